@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AssignmentsConfig(AppConfig):
+    name = "assignments"
+    verbose_name = "Provider-clinic assignments"

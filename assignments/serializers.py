@@ -1,0 +1,54 @@
+"""Assignment shapes on the wire (camelCase)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from assignments.models import ProviderClinicAssignment
+from clinics.serializers import ClinicSerializer
+from enterprise.api.serializers import CamelModelSerializer, ObjectIdSerializerField, TimestampField
+from providers.serializers import ProviderSerializer
+
+
+class AssignmentSerializer(CamelModelSerializer):
+    providerId = ObjectIdSerializerField(source="provider_id")  # noqa: N815
+    clinicId = ObjectIdSerializerField(source="clinic_id")  # noqa: N815
+    organizationId = serializers.CharField(source="organization_id", read_only=True)  # noqa: N815
+    isActive = serializers.BooleanField(source="is_active", required=False)  # noqa: N815
+    assignedAt = TimestampField(source="assigned_at", required=False)  # noqa: N815
+
+    class Meta:
+        model = ProviderClinicAssignment
+        fields = [
+            "id",
+            "providerId",
+            "clinicId",
+            "organizationId",
+            "role",
+            "is_primary",
+            "isActive",
+            "assignedAt",
+            "ended_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "ended_at", "created_at", "updated_at"]
+
+
+class _EmbeddedAssignmentSerializer(serializers.Serializer):
+    assignmentId = serializers.CharField(source="id")  # noqa: N815
+    role = serializers.CharField()
+    isPrimary = serializers.BooleanField(source="is_primary")  # noqa: N815
+    assignedAt = TimestampField(source="assigned_at")  # noqa: N815
+
+
+class ProviderClinicSerializer(_EmbeddedAssignmentSerializer):
+    """One row of ``/assignments/provider/{id}/clinics``: the assignment with its clinic."""
+
+    clinic = ClinicSerializer(source="loaded_clinic")
+
+
+class ClinicStaffSerializer(_EmbeddedAssignmentSerializer):
+    """One row of ``/assignments/clinic/{id}/staff``: the assignment with its provider."""
+
+    provider = ProviderSerializer(source="loaded_provider")

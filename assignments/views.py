@@ -1,0 +1,80 @@
+"""``/api/v1/assignments`` and the provider-clinics / clinic-staff routes existing clients call."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from assignments import selectors, services
+from assignments.filters import AssignmentFilterSet
+from assignments.serializers import AssignmentSerializer, ClinicStaffSerializer, ProviderClinicSerializer
+from clinics.models import Clinic
+from enterprise.api.pagination import CreatedCursorPagination
+from enterprise.api.viewsets import ResourceViewSet
+from enterprise.fields import OBJECT_ID_PATTERN
+from enterprise.loaders import RelatedLoader
+from providers.models import Provider
+
+
+class AssignedAtCursorPagination(CreatedCursorPagination):
+    """Pages over ``(-assigned_at, -id)``, the order of the (provider|clinic, is_active, assigned_at) indexes."""
+
+    ordering = ("-assigned_at", "-id")
+
+
+class AssignmentViewSet(ResourceViewSet):
+    """Who works where. DELETE ends the assignment (``isActive`` false, ``endedAt`` set)."""
+
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilterSet
+
+    list_selector = staticmethod(selectors.assignment_list)
+    create_service = staticmethod(services.assignment_create)
+    update_service = staticmethod(services.assignment_update)
+    destroy_service = staticmethod(services.assignment_end)
+
+    @extend_schema(responses=ProviderClinicSerializer(many=True), filters=False)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path=rf"provider/(?P<provider_id>{OBJECT_ID_PATTERN})/clinics",
+        filterset_class=None,
+        pagination_class=AssignedAtCursorPagination,
+        serializer_class=ProviderClinicSerializer,
+    )
+    def provider_clinics(self, request: Request, provider_id: str) -> Response:
+        """The provider's active clinics, each with the assignment's role."""
+        provider_id = provider_id.lower()
+        page = self.paginate_queryset(
+            selectors.provider_active_assignments(scope=self.scope, provider_id=provider_id)
+        )
+        if not page and not request.query_params.get("cursor"):
+            selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
+        clinics = RelatedLoader(Clinic.objects.for_scope(self.scope)).load_many(a.clinic_id for a in page)
+        rows = [a for a in page if a.clinic_id in clinics]
+        for assignment in rows:
+            assignment.loaded_clinic = clinics[assignment.clinic_id]
+        return self.get_paginated_response(ProviderClinicSerializer(rows, many=True).data)
+
+    @extend_schema(responses=ClinicStaffSerializer(many=True), filters=False)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path=rf"clinic/(?P<clinic_id>{OBJECT_ID_PATTERN})/staff",
+        filterset_class=None,
+        pagination_class=AssignedAtCursorPagination,
+        serializer_class=ClinicStaffSerializer,
+    )
+    def clinic_staff(self, request: Request, clinic_id: str) -> Response:
+        """The clinic's active providers, each with the assignment's role."""
+        clinic_id = clinic_id.lower()
+        page = self.paginate_queryset(selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id))
+        if not page and not request.query_params.get("cursor"):
+            selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
+        providers = RelatedLoader(Provider.objects.for_scope(self.scope)).load_many(a.provider_id for a in page)
+        rows = [a for a in page if a.provider_id in providers]
+        for assignment in rows:
+            assignment.loaded_provider = providers[assignment.provider_id]
+        return self.get_paginated_response(ClinicStaffSerializer(rows, many=True).data)

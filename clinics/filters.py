@@ -1,0 +1,19 @@
+"""Query-string filters for the clinic list."""
+
+from __future__ import annotations
+
+import django_filters
+
+from clinics.models import Clinic, ClinicStatus
+from enterprise.filters import ObjectIdFilter, SearchFilterSet
+
+
+class ClinicFilterSet(SearchFilterSet):
+    organizationId = ObjectIdFilter(field_name="organization_id")  # noqa: N815
+    status = django_filters.ChoiceFilter(choices=ClinicStatus.choices)
+
+    search_fields = ("name", "code")
+
+    class Meta:
+        model = Clinic
+        fields: list[str] = []

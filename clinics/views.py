@@ -1,0 +1,20 @@
+"""``/api/v1/clinics``."""
+
+from __future__ import annotations
+
+from clinics import selectors, services
+from clinics.filters import ClinicFilterSet
+from clinics.serializers import ClinicSerializer
+from enterprise.api.viewsets import ResourceViewSet
+
+
+class ClinicViewSet(ResourceViewSet):
+    """Practice locations. Org admins and platform admins write; members read; DELETE archives."""
+
+    serializer_class = ClinicSerializer
+    filterset_class = ClinicFilterSet
+
+    list_selector = staticmethod(selectors.clinic_list)
+    create_service = staticmethod(services.clinic_create)
+    update_service = staticmethod(services.clinic_update)
+    destroy_service = staticmethod(services.clinic_archive)

@@ -1,0 +1,99 @@
+"""Serializer plumbing: camelCase on the wire, snake_case in Python, ms timestamps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from enterprise.fields import OBJECT_ID_PATTERN, MillisecondDateTimeField, ObjectIdField
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class TimestampField(serializers.DateTimeField):
+    """ISO 8601 in UTC with millisecond precision and a ``Z``: what every backend stores."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class ObjectIdSerializerField(serializers.RegexField):
+    """A 24-hex identifier in a request body (lowercased)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {"invalid": "Must be a 24-character hex ObjectId."})
+        super().__init__(rf"^{OBJECT_ID_PATTERN}$", max_length=24, min_length=24, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(data).lower()
+
+
+class CamelModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose field names are the camelCase of the model's.
+
+    ``Meta.fields`` lists snake_case names; each becomes its camelCase twin with
+    ``source`` pointing back. Uniqueness validators are off: the database's
+    unique indexes decide, and services turn a violation into a 409.
+    """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        MillisecondDateTimeField: TimestampField,
+        models.DateTimeField: TimestampField,
+        ObjectIdField: serializers.CharField,
+    }
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        renamed: dict[str, serializers.Field] = {}
+        for name, field in fields.items():
+            camel = camel_case(name)
+            if camel != name and field.source is None:
+                field.source = name
+            renamed[camel] = field
+        return renamed
+
+    def get_unique_together_validators(self) -> list[Any]:
+        return []
+
+    def build_standard_field(self, field_name: str, model_field: models.Field) -> tuple[Any, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if "validators" in kwargs:
+            kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)]
+        return field_class, kwargs
+
+
+_SNAKE_RE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def snake_case(name: str) -> str:
+    return _SNAKE_RE.sub("_", name).lower()
+
+
+class AddressSerializer(serializers.Serializer):
+    """The nested ``address`` object, stored as flat ``address_*`` columns."""
+
+    line1 = serializers.CharField(source="address_line1", max_length=200, allow_blank=True, required=False)
+    line2 = serializers.CharField(source="address_line2", max_length=200, allow_blank=True, required=False)
+    city = serializers.CharField(source="address_city", max_length=100, allow_blank=True, required=False)
+    state = serializers.CharField(source="address_state", max_length=100, allow_blank=True, required=False)
+    postalCode = serializers.CharField(  # noqa: N815 - the wire name
+        source="address_postal_code", max_length=20, allow_blank=True, required=False
+    )
+    country = serializers.RegexField(
+        r"^([A-Z]{2})?$",
+        source="address_country",
+        max_length=2,
+        allow_blank=True,
+        required=False,
+        error_messages={"invalid": "Use an ISO 3166-1 alpha-2 code such as US."},
+    )

@@ -1,0 +1,88 @@
+"""The one base class every resource viewset shares.
+
+A resource viewset is declarative: it names its serializer, filter set,
+selectors and services; this class wires them into list / create / retrieve /
+update / partial_update / destroy. Reads go through selectors scoped to the
+caller's tenant; writes go through services. Nothing here queries across
+tenants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db import models
+from django.http import Http404
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from enterprise.api.permissions import request_scope
+from enterprise.fields import OBJECT_ID_PATTERN
+from enterprise.tenancy import Scope
+
+
+class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """CRUD over one tenant-scoped resource.
+
+    Subclasses set:
+
+    * ``list_selector(*, scope) -> QuerySet``: every row the scope may see;
+    * ``create_service(*, scope, data) -> Model``;
+    * ``update_service(*, scope, instance, data) -> Model``;
+    * ``destroy_service(*, scope, instance) -> Model``: archive/end; answered 200 with the result.
+    """
+
+    lookup_field = "pk"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = OBJECT_ID_PATTERN
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    list_selector: ClassVar[Callable[..., models.QuerySet]]
+    create_service: ClassVar[Callable[..., models.Model]]
+    update_service: ClassVar[Callable[..., models.Model]]
+    destroy_service: ClassVar[Callable[..., models.Model]]
+
+    @property
+    def scope(self) -> Scope:
+        return request_scope(self.request)
+
+    def get_queryset(self) -> models.QuerySet:
+        return type(self).list_selector(scope=self.scope)
+
+    def get_object(self) -> models.Model:
+        queryset = self.get_queryset()
+        try:
+            obj = queryset.get(pk=self.kwargs[self.lookup_url_kwarg].lower())
+        except queryset.model.DoesNotExist:
+            raise Http404 from None
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def _respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=status_code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer: BaseSerializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = type(self).create_service(scope=self.scope, data=serializer.validated_data)
+        return self._respond(instance, status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._respond(self.get_object())
+
+    def update(self, request: Request, *args: Any, partial: bool = False, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        instance = type(self).update_service(scope=self.scope, instance=instance, data=serializer.validated_data)
+        return self._respond(instance)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = type(self).destroy_service(scope=self.scope, instance=self.get_object())
+        return self._respond(instance)

@@ -1,0 +1,188 @@
+"""Django settings for the Dental OS enterprise service.
+
+Everything a deployment changes comes from the environment (see README,
+"Configuration"); ``enterprise.config`` turns a wrong value into a start-up
+error that names the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from enterprise.config import database_from_url, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off (set DEBUG=1 for development)")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+PORT = env_int("PORT", 3017, minimum=1, maximum=65535)
+
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'enterprise.sqlite3'}"
+DATABASES = {"default": database_from_url(DATABASE_URL, base_dir=BASE_DIR)}
+IS_MONGODB = DATABASES["default"]["ENGINE"] == "django_mongodb_backend"
+
+if IS_MONGODB:
+    # MongoDB needs ObjectId primary keys on the contrib apps too: the backend's
+    # app configs switch their auto field and our mongo_migrations hold theirs.
+    _CONTRIB_APPS = [
+        "enterprise.mongo_apps.MongoAdminConfig",
+        "enterprise.mongo_apps.MongoAuthConfig",
+        "enterprise.mongo_apps.MongoContentTypesConfig",
+    ]
+    MIGRATION_MODULES = {
+        "admin": "mongo_migrations.admin",
+        "auth": "mongo_migrations.auth",
+        "contenttypes": "mongo_migrations.contenttypes",
+    }
+    DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+else:
+    _CONTRIB_APPS = [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+    ]
+    DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    *_CONTRIB_APPS,
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "enterprise",
+    "organizations",
+    "clinics",
+    "providers",
+    "assignments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "enterprise.api.middleware.RequestBodyLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "enterprise.urls"
+WSGI_APPLICATION = "enterprise.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Request bodies: the API never needs more than a few KB per object. The limit
+# is enforced before parsing (413 with the JSON error body).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- Authentication -------------------------------------------------------
+JWT_SECRET = env_str("JWT_SECRET") or ""
+JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY") or ""
+JWT_PUBLIC_KEY_FILE = env_str("JWT_PUBLIC_KEY_FILE") or ""
+JWT_PRIVATE_KEY_FILE = env_str("JWT_PRIVATE_KEY_FILE") or ""
+JWT_ISSUER = env_str("JWT_ISSUER") or ""
+JWT_AUDIENCE = env_str("JWT_AUDIENCE") or ""
+if not (JWT_SECRET or JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "JWT_SECRET: required when DEBUG is off (or JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE for RS256/ES256)"
+        )
+    JWT_SECRET = "insecure-development-jwt-secret-0123456789abcdef"
+if JWT_SECRET and len(JWT_SECRET) < 32:
+    raise ImproperlyConfigured("JWT_SECRET: must be at least 32 characters (HS256 keys shorter than the hash are weak)")
+
+# --- REST framework -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "enterprise.api.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["enterprise.api.permissions.TenantRolePermission"],
+    "DEFAULT_RENDERER_CLASSES": (
+        ["enterprise.api.renderers.FastJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+        if DEBUG
+        else ["enterprise.api.renderers.FastJSONRenderer"]
+    ),
+    "DEFAULT_PARSER_CLASSES": ["enterprise.api.parsers.StrictJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.CreatedCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "enterprise.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 20,
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dental OS enterprise service",
+    "DESCRIPTION": "Organizations, clinics, providers and provider-clinic assignments.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationStatusEnum": "organizations.models.OrganizationStatus",
+        "ClinicStatusEnum": "clinics.models.ClinicStatus",
+        "ProviderStatusEnum": "providers.models.ProviderStatus",
+    },
+}
+
+# --- Security headers (production values; DEBUG relaxes nothing here) -----
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,39 @@
+"""URL conf: the REST API under ``/api/v1/``, its schema and docs, and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from rest_framework.permissions import AllowAny
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from assignments.views import AssignmentViewSet
+from clinics.views import ClinicViewSet
+from enterprise.api.exceptions import json_page_not_found
+from enterprise.api.routers import OptionalSlashRouter
+from organizations.views import OrganizationViewSet
+from providers.views import ProviderViewSet
+
+_public = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+router = OptionalSlashRouter()
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("clinics", ClinicViewSet, basename="clinic")
+router.register("providers", ProviderViewSet, basename="provider")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+
+api_v1 = [
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(**_public), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema", **_public), name="docs"),
+    path("", include(router.urls)),
+    # Anything else under the API is a JSON 404, in DEBUG too (never Django's HTML page).
+    re_path(r"^.*$", json_page_not_found),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "enterprise.api.exceptions.json_bad_request"
+handler403 = "enterprise.api.exceptions.json_permission_denied"
+handler404 = "enterprise.api.exceptions.json_page_not_found"
+handler500 = "enterprise.api.exceptions.json_server_error"

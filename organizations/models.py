@@ -1,0 +1,64 @@
+"""Organizations: the tenants of the platform (a dental group)."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from django.db import models
+
+from enterprise.models import AddressFields, BaseModel
+from enterprise.querysets import TenantQuerySet
+from enterprise.tenancy import Scope
+from enterprise.validators import validate_timezone
+
+
+class OrganizationStatus(models.TextChoices):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ARCHIVED = "archived"
+
+
+class SubscriptionTier(models.TextChoices):
+    FREE = "free"
+    STARTER = "starter"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+
+class OrganizationQuerySet(TenantQuerySet):
+    tenant_field = "id"
+
+    def for_scope(self, scope: Scope) -> Self:
+        if scope.is_platform:
+            return self
+        return self.filter(pk=scope.organization_id)
+
+    def active(self) -> Self:
+        return self.filter(status=OrganizationStatus.ACTIVE)
+
+
+class Organization(AddressFields, BaseModel):
+    """A dental group: the tenant every clinic, provider and assignment belongs to."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    status = models.CharField(max_length=16, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE)
+    subscription_tier = models.CharField(
+        max_length=16, choices=SubscriptionTier.choices, default=SubscriptionTier.FREE
+    )
+    contact_email = models.EmailField(max_length=254, blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "subscription_tier"], name="org_status_tier_idx"),
+            models.Index(fields=["status", "created_at"], name="org_status_created_idx"),
+            models.Index(fields=["created_at", "id"], name="org_created_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,32 @@
+"""``/api/v1/organizations``."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from enterprise.api.viewsets import ResourceViewSet
+from organizations import selectors, services
+from organizations.filters import OrganizationFilterSet
+from organizations.serializers import OrganizationSerializer, OrganizationSummarySerializer
+
+
+class OrganizationViewSet(ResourceViewSet):
+    """Dental groups. Platform admins create and archive; org admins edit their own; members read."""
+
+    serializer_class = OrganizationSerializer
+    filterset_class = OrganizationFilterSet
+    platform_only_actions = ("create", "destroy")
+
+    list_selector = staticmethod(selectors.organization_list)
+    create_service = staticmethod(services.organization_create)
+    update_service = staticmethod(services.organization_update)
+    destroy_service = staticmethod(services.organization_archive)
+
+    @extend_schema(responses=OrganizationSummarySerializer)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def summary(self, request: Request, id: str) -> Response:  # noqa: A002 - the URL kwarg
+        summary = selectors.organization_summary(scope=self.scope, organization_id=id.lower())
+        return Response(OrganizationSummarySerializer(summary).data)

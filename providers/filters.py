@@ -1,0 +1,19 @@
+"""Query-string filters for the provider list."""
+
+from __future__ import annotations
+
+import django_filters
+
+from enterprise.filters import ObjectIdFilter, SearchFilterSet
+from providers.models import Provider, ProviderStatus
+
+
+class ProviderFilterSet(SearchFilterSet):
+    organizationId = ObjectIdFilter(field_name="organization_id")  # noqa: N815
+    status = django_filters.ChoiceFilter(choices=ProviderStatus.choices)
+
+    search_fields = ("first_name", "last_name", "email")
+
+    class Meta:
+        model = Provider
+        fields: list[str] = []

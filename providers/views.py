@@ -1,0 +1,20 @@
+"""``/api/v1/providers``."""
+
+from __future__ import annotations
+
+from enterprise.api.viewsets import ResourceViewSet
+from providers import selectors, services
+from providers.filters import ProviderFilterSet
+from providers.serializers import ProviderSerializer
+
+
+class ProviderViewSet(ResourceViewSet):
+    """Clinicians of an organization. DELETE deactivates and ends their assignments."""
+
+    serializer_class = ProviderSerializer
+    filterset_class = ProviderFilterSet
+
+    list_selector = staticmethod(selectors.provider_list)
+    create_service = staticmethod(services.provider_create)
+    update_service = staticmethod(services.provider_update)
+    destroy_service = staticmethod(services.provider_deactivate)
