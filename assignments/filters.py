@@ -9,10 +9,10 @@ from enterprise.filters import ObjectIdFilter
 
 
 class AssignmentFilterSet(django_filters.FilterSet):
-    providerId = ObjectIdFilter(field_name="provider_id")  # noqa: N815
-    clinicId = ObjectIdFilter(field_name="clinic_id")  # noqa: N815
-    organizationId = ObjectIdFilter(field_name="organization_id")  # noqa: N815
-    isActive = django_filters.BooleanFilter(field_name="is_active")  # noqa: N815
+    providerId = ObjectIdFilter(field_name="provider_id")
+    clinicId = ObjectIdFilter(field_name="clinic_id")
+    organizationId = ObjectIdFilter(field_name="organization_id")
+    isActive = django_filters.BooleanFilter(field_name="is_active")
     role = django_filters.ChoiceFilter(choices=AssignmentRole.choices)
 
     class Meta:

@@ -32,8 +32,12 @@ class ProviderClinicAssignment(BaseModel):
     MongoDB). ``organization`` is copied from the clinic by the service.
     """
 
-    provider = ObjectIdForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="assignments")
-    clinic = ObjectIdForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="assignments")
+    provider = ObjectIdForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, related_name="assignments"
+    )
+    clinic = ObjectIdForeignKey(
+        "clinics.Clinic", on_delete=models.PROTECT, related_name="assignments"
+    )
     organization = ObjectIdForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="assignments"
     )
@@ -56,9 +60,15 @@ class ProviderClinicAssignment(BaseModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["provider", "is_active", "assigned_at"], name="asg_provider_active_idx"),
-            models.Index(fields=["clinic", "is_active", "assigned_at"], name="asg_clinic_active_idx"),
-            models.Index(fields=["organization", "created_at", "id"], name="asg_org_created_id_idx"),
+            models.Index(
+                fields=["provider", "is_active", "assigned_at"], name="asg_provider_active_idx"
+            ),
+            models.Index(
+                fields=["clinic", "is_active", "assigned_at"], name="asg_clinic_active_idx"
+            ),
+            models.Index(
+                fields=["organization", "created_at", "id"], name="asg_org_created_id_idx"
+            ),
             models.Index(fields=["created_at", "id"], name="asg_created_id_idx"),
         ]
 

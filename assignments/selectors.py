@@ -16,7 +16,9 @@ def assignment_list(*, scope: Scope) -> QuerySet[ProviderClinicAssignment]:
     return ProviderClinicAssignment.objects.for_scope(scope).newest_first()
 
 
-def provider_active_assignments(*, scope: Scope, provider_id: str) -> QuerySet[ProviderClinicAssignment]:
+def provider_active_assignments(
+    *, scope: Scope, provider_id: str
+) -> QuerySet[ProviderClinicAssignment]:
     """The provider's active assignments (index ``provider, is_active, assigned_at``), latest first."""
     return (
         ProviderClinicAssignment.objects.for_scope(scope)
@@ -25,7 +27,9 @@ def provider_active_assignments(*, scope: Scope, provider_id: str) -> QuerySet[P
     )
 
 
-def clinic_active_assignments(*, scope: Scope, clinic_id: str) -> QuerySet[ProviderClinicAssignment]:
+def clinic_active_assignments(
+    *, scope: Scope, clinic_id: str
+) -> QuerySet[ProviderClinicAssignment]:
     """The clinic's active assignments (index ``clinic, is_active, assigned_at``), latest first."""
     return (
         ProviderClinicAssignment.objects.for_scope(scope)

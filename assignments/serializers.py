@@ -6,16 +6,20 @@ from rest_framework import serializers
 
 from assignments.models import ProviderClinicAssignment
 from clinics.serializers import ClinicSerializer
-from enterprise.api.serializers import CamelModelSerializer, ObjectIdSerializerField, TimestampField
+from enterprise.api.serializers import (
+    CamelModelSerializer,
+    ObjectIdSerializerField,
+    TimestampField,
+)
 from providers.serializers import ProviderSerializer
 
 
 class AssignmentSerializer(CamelModelSerializer):
-    providerId = ObjectIdSerializerField(source="provider_id")  # noqa: N815
-    clinicId = ObjectIdSerializerField(source="clinic_id")  # noqa: N815
-    organizationId = serializers.CharField(source="organization_id", read_only=True)  # noqa: N815
-    isActive = serializers.BooleanField(source="is_active", required=False)  # noqa: N815
-    assignedAt = TimestampField(source="assigned_at", required=False)  # noqa: N815
+    providerId = ObjectIdSerializerField(source="provider_id")
+    clinicId = ObjectIdSerializerField(source="clinic_id")
+    organizationId = serializers.CharField(source="organization_id", read_only=True)
+    isActive = serializers.BooleanField(source="is_active", required=False)
+    assignedAt = TimestampField(source="assigned_at", required=False)
 
     class Meta:
         model = ProviderClinicAssignment
@@ -36,10 +40,10 @@ class AssignmentSerializer(CamelModelSerializer):
 
 
 class _EmbeddedAssignmentSerializer(serializers.Serializer):
-    assignmentId = serializers.CharField(source="id")  # noqa: N815
+    assignmentId = serializers.CharField(source="id")
     role = serializers.CharField()
-    isPrimary = serializers.BooleanField(source="is_primary")  # noqa: N815
-    assignedAt = TimestampField(source="assigned_at")  # noqa: N815
+    isPrimary = serializers.BooleanField(source="is_primary")
+    assignedAt = TimestampField(source="assigned_at")
 
 
 class ProviderClinicSerializer(_EmbeddedAssignmentSerializer):

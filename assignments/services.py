@@ -32,8 +32,15 @@ def assignment_create(*, scope: Scope, data: Mapping[str, Any]) -> ProviderClini
     assignment for the pair exists (decided by the partial unique index).
     """
     provider_id, clinic_id = data["provider_id"], data["clinic_id"]
-    clinic = Clinic.objects.for_scope(scope).filter(pk=clinic_id).only("id", "organization_id").first()
-    provider = Provider.objects.for_scope(scope).filter(pk=provider_id).only("id", "organization_id").first()
+    clinic = (
+        Clinic.objects.for_scope(scope).filter(pk=clinic_id).only("id", "organization_id").first()
+    )
+    provider = (
+        Provider.objects.for_scope(scope)
+        .filter(pk=provider_id)
+        .only("id", "organization_id")
+        .first()
+    )
     errors: dict[str, list[str]] = {}
     if clinic is None:
         errors["clinicId"] = ["Clinic not found."]
@@ -42,9 +49,14 @@ def assignment_create(*, scope: Scope, data: Mapping[str, Any]) -> ProviderClini
     if errors:
         raise ValidationError(errors)
     if clinic.organization_id != provider.organization_id:
-        raise ValidationError({"providerId": ["The provider and the clinic belong to different organizations."]})
+        raise ValidationError(
+            {"providerId": ["The provider and the clinic belong to different organizations."]}
+        )
     assignment = ProviderClinicAssignment(
-        provider_id=provider.pk, clinic_id=clinic.pk, organization_id=clinic.organization_id, is_active=True
+        provider_id=provider.pk,
+        clinic_id=clinic.pk,
+        organization_id=clinic.organization_id,
+        is_active=True,
     )
     apply_changes(assignment, data, allowed=ASSIGNMENT_FIELDS)
     full_clean_or_raise(assignment, exclude=["provider", "clinic", "organization"])
@@ -74,4 +86,6 @@ def assignment_end(*, scope: Scope, instance: ProviderClinicAssignment) -> Provi
         return instance
     instance.is_active = False
     instance.ended_at = now_ms()
-    return save_or_conflict(instance, update_fields=["is_active", "ended_at"], explain_conflict=_active_conflict)
+    return save_or_conflict(
+        instance, update_fields=["is_active", "ended_at"], explain_conflict=_active_conflict
+    )

@@ -9,7 +9,11 @@ from rest_framework.response import Response
 
 from assignments import selectors, services
 from assignments.filters import AssignmentFilterSet
-from assignments.serializers import AssignmentSerializer, ClinicStaffSerializer, ProviderClinicSerializer
+from assignments.serializers import (
+    AssignmentSerializer,
+    ClinicStaffSerializer,
+    ProviderClinicSerializer,
+)
 from clinics.models import Clinic
 from enterprise.api.pagination import CreatedCursorPagination
 from enterprise.api.viewsets import ResourceViewSet
@@ -52,7 +56,9 @@ class AssignmentViewSet(ResourceViewSet):
         )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
-        clinics = RelatedLoader(Clinic.objects.for_scope(self.scope)).load_many(a.clinic_id for a in page)
+        clinics = RelatedLoader(Clinic.objects.for_scope(self.scope)).load_many(
+            a.clinic_id for a in page
+        )
         rows = [a for a in page if a.clinic_id in clinics]
         for assignment in rows:
             assignment.loaded_clinic = clinics[assignment.clinic_id]
@@ -70,10 +76,14 @@ class AssignmentViewSet(ResourceViewSet):
     def clinic_staff(self, request: Request, clinic_id: str) -> Response:
         """The clinic's active providers, each with the assignment's role."""
         clinic_id = clinic_id.lower()
-        page = self.paginate_queryset(selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id))
+        page = self.paginate_queryset(
+            selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id)
+        )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
-        providers = RelatedLoader(Provider.objects.for_scope(self.scope)).load_many(a.provider_id for a in page)
+        providers = RelatedLoader(Provider.objects.for_scope(self.scope)).load_many(
+            a.provider_id for a in page
+        )
         rows = [a for a in page if a.provider_id in providers]
         for assignment in rows:
             assignment.loaded_provider = providers[assignment.provider_id]

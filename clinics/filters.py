@@ -9,7 +9,7 @@ from enterprise.filters import ObjectIdFilter, SearchFilterSet
 
 
 class ClinicFilterSet(SearchFilterSet):
-    organizationId = ObjectIdFilter(field_name="organization_id")  # noqa: N815
+    organizationId = ObjectIdFilter(field_name="organization_id")
     status = django_filters.ChoiceFilter(choices=ClinicStatus.choices)
 
     search_fields = ("name", "code")

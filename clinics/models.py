@@ -31,7 +31,9 @@ class Clinic(AddressFields, BaseModel):
     )
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=32)
-    status = models.CharField(max_length=16, choices=ClinicStatus.choices, default=ClinicStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=ClinicStatus.choices, default=ClinicStatus.ACTIVE
+    )
     phone = models.CharField(max_length=32, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
@@ -45,8 +47,13 @@ class Clinic(AddressFields, BaseModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status"], name="clinic_org_status_idx"),
-            models.Index(fields=["organization", "status", "created_at"], name="clinic_org_status_created_idx"),
-            models.Index(fields=["organization", "created_at", "id"], name="clinic_org_created_id_idx"),
+            models.Index(
+                fields=["organization", "status", "created_at"],
+                name="clinic_org_status_created_idx",
+            ),
+            models.Index(
+                fields=["organization", "created_at", "id"], name="clinic_org_created_id_idx"
+            ),
             models.Index(fields=["created_at", "id"], name="clinic_created_id_idx"),
         ]
 

@@ -32,7 +32,9 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}: expected one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name}: expected one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
 
 
 def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -69,7 +71,9 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
         if path.startswith("/") and not url.startswith("sqlite:////"):
             path = path[1:]
         if not path:
-            raise ImproperlyConfigured(f"{name}: sqlite URL needs a file path, e.g. sqlite:///var/db.sqlite3")
+            raise ImproperlyConfigured(
+                f"{name}: sqlite URL needs a file path, e.g. sqlite:///var/db.sqlite3"
+            )
         db_path = Path(path) if Path(path).is_absolute() else base_dir / path
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -107,7 +111,9 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
     if scheme in {"mongodb", "mongodb+srv"}:
         db_name = unquote(parts.path.lstrip("/"))
         if not db_name:
-            raise ImproperlyConfigured(f"{name}: mongodb URL needs a database name, e.g. mongodb://host/enterprise")
+            raise ImproperlyConfigured(
+                f"{name}: mongodb URL needs a database name, e.g. mongodb://host/enterprise"
+            )
         return {
             "ENGINE": "django_mongodb_backend",
             "HOST": url,

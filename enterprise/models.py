@@ -26,7 +26,9 @@ class AddressFields(models.Model):
     address_city = models.CharField(max_length=100, blank=True, default="")
     address_state = models.CharField(max_length=100, blank=True, default="")
     address_postal_code = models.CharField(max_length=20, blank=True, default="")
-    address_country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
+    address_country = models.CharField(
+        max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2"
+    )
 
     class Meta:
         abstract = True

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from enterprise.tenancy import Scope
 
 
-def resolve_organization_id(*, scope: Scope, requested: str | None, field: str = "organizationId") -> str:
+def resolve_organization_id(
+    *, scope: Scope, requested: str | None, field: str = "organizationId"
+) -> str:
     """The organization a new row belongs to.
 
     Non-platform callers may omit it (their own organization is used) or name

@@ -33,7 +33,9 @@ def full_clean_or_raise(instance: models.Model, *, exclude: Iterable[str] = ()) 
     from enterprise.api.serializers import camel_case
 
     try:
-        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+        instance.full_clean(
+            exclude=list(exclude), validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         raise ValidationError({camel_case(k): v for k, v in exc.message_dict.items()}) from None
 
@@ -56,7 +58,10 @@ def save_or_conflict(
         update_fields = [*update_fields, "updated_at"]
     try:
         with transaction.atomic():
-            instance.save(update_fields=update_fields, force_insert=update_fields is None and instance._state.adding)
+            instance.save(
+                update_fields=update_fields,
+                force_insert=update_fields is None and instance._state.adding,
+            )
     except IntegrityError:
         raise explain_conflict(instance) from None
     return instance

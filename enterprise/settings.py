@@ -21,7 +21,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off (set DEBUG=1 for development)")
+        raise ImproperlyConfigured(
+            "SECRET_KEY: required when DEBUG is off (set DEBUG=1 for development)"
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -126,7 +128,9 @@ if not (JWT_SECRET or JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE):
         )
     JWT_SECRET = "insecure-development-jwt-secret-0123456789abcdef"
 if JWT_SECRET and len(JWT_SECRET) < 32:
-    raise ImproperlyConfigured("JWT_SECRET: must be at least 32 characters (HS256 keys shorter than the hash are weak)")
+    raise ImproperlyConfigured(
+        "JWT_SECRET: must be at least 32 characters (HS256 keys shorter than the hash are weak)"
+    )
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -135,7 +139,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["enterprise.api.permissions.TenantRolePermission"],
     "DEFAULT_RENDERER_CLASSES": (
-        ["enterprise.api.renderers.FastJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+        [
+            "enterprise.api.renderers.FastJSONRenderer",
+            "rest_framework.renderers.BrowsableAPIRenderer",
+        ]
         if DEBUG
         else ["enterprise.api.renderers.FastJSONRenderer"]
     ),
@@ -160,7 +167,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        }
     },
     "SECURITY": [{"bearerAuth": []}],
     "ENUM_NAME_OVERRIDES": {
@@ -172,7 +181,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security headers (production values; DEBUG relaxes nothing here) -----
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     PLATFORM_ADMIN = "platform_admin"
     ORG_ADMIN = "org_admin"
     MEMBER = "member"
@@ -50,4 +50,6 @@ class Scope:
         return cls(role=Role.PLATFORM_ADMIN, organization_id=None, subject=subject)
 
     def allows_organization(self, organization_id: str | None) -> bool:
-        return self.is_platform or (organization_id is not None and organization_id == self.organization_id)
+        return self.is_platform or (
+            organization_id is not None and organization_id == self.organization_id
+        )

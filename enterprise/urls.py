@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from rest_framework.permissions import AllowAny
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from assignments.views import AssignmentViewSet
 from clinics.views import ClinicViewSet

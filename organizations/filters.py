@@ -10,7 +10,7 @@ from organizations.models import Organization, OrganizationStatus, SubscriptionT
 
 class OrganizationFilterSet(SearchFilterSet):
     status = django_filters.ChoiceFilter(choices=OrganizationStatus.choices)
-    subscriptionTier = django_filters.ChoiceFilter(  # noqa: N815
+    subscriptionTier = django_filters.ChoiceFilter(
         field_name="subscription_tier", choices=SubscriptionTier.choices
     )
 

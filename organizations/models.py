@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Self
 
+from django.conf import settings
 from django.db import models
+
+from enterprise.fields import ObjectIdField, ObjectIdForeignKey
 
 from enterprise.models import AddressFields, BaseModel
 from enterprise.querysets import TenantQuerySet
@@ -42,7 +45,9 @@ class Organization(AddressFields, BaseModel):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
-    status = models.CharField(max_length=16, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE
+    )
     subscription_tier = models.CharField(
         max_length=16, choices=SubscriptionTier.choices, default=SubscriptionTier.FREE
     )
@@ -62,3 +67,21 @@ class Organization(AddressFields, BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StaffMembership(models.Model):
+    """Ties a non-superuser staff account to the one organization it manages in the admin."""
+
+    id = ObjectIdField(primary_key=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_membership"
+    )
+    organization = ObjectIdForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="staff_members"
+    )
+
+    class Meta:
+        verbose_name = "staff membership"
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organization}"

@@ -34,9 +34,12 @@ def organization_summary(*, scope: Scope, organization_id: str) -> dict[str, Any
     grouped query on an indexed organization prefix.
     """
     organization = organization_get(scope=scope, organization_id=organization_id)
-    clinics_by_status = {status: 0 for status in ClinicStatus.values}
+    clinics_by_status = dict.fromkeys(ClinicStatus.values, 0)
     for row in (
-        Clinic.objects.filter(organization_id=organization.pk).order_by().values("status").annotate(n=Count("id"))
+        Clinic.objects.filter(organization_id=organization.pk)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
     ):
         clinics_by_status[row["status"]] = row["n"]
     active_providers = Provider.objects.filter(

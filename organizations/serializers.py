@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from enterprise.api.serializers import AddressSerializer, CamelModelSerializer
+from enterprise.api.serializers import (
+    AddressSerializer,
+    CamelModelSerializer,
+    StrictCharField,
+)
 from enterprise.validators import validate_phone, validate_timezone
 from organizations.models import Organization
 
 
 class OrganizationSerializer(CamelModelSerializer):
     address = AddressSerializer(source="*", required=False)
-    phone = serializers.CharField(max_length=32, allow_blank=True, required=False, validators=[validate_phone])
-    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    phone = StrictCharField(
+        max_length=32, allow_blank=True, required=False, validators=[validate_phone]
+    )
+    timezone = StrictCharField(max_length=64, required=False, validators=[validate_timezone])
 
     class Meta:
         model = Organization
@@ -42,13 +48,16 @@ class ClinicCountsSerializer(serializers.Serializer):
 class OrganizationSummarySerializer(serializers.Serializer):
     """``GET /organizations/{id}/summary``."""
 
-    organizationId = serializers.CharField(source="organization.id")  # noqa: N815
+    organizationId = serializers.CharField(source="organization.id")
     clinics = serializers.SerializerMethodField()
-    activeProviders = serializers.IntegerField(source="active_providers")  # noqa: N815
-    activeAssignments = serializers.SerializerMethodField()  # noqa: N815
+    activeProviders = serializers.IntegerField(source="active_providers")
+    activeAssignments = serializers.SerializerMethodField()
 
     def get_clinics(self, summary: dict) -> dict[str, int]:
         return {**summary["clinics_by_status"], "total": summary["clinics_total"]}
 
-    def get_activeAssignments(self, summary: dict) -> dict[str, object]:  # noqa: N802
-        return {"byRole": summary["active_assignments_by_role"], "total": summary["active_assignments_total"]}
+    def get_activeAssignments(self, summary: dict) -> dict[str, object]:
+        return {
+            "byRole": summary["active_assignments_by_role"],
+            "total": summary["active_assignments_total"],
+        }

@@ -50,15 +50,26 @@ def organization_create(*, scope: Scope, data: Mapping[str, Any]) -> Organizatio
     return save_or_conflict(organization, explain_conflict=_slug_conflict)
 
 
-def organization_update(*, scope: Scope, instance: Organization, data: Mapping[str, Any]) -> Organization:
+def organization_update(
+    *, scope: Scope, instance: Organization, data: Mapping[str, Any]
+) -> Organization:
     """Change the given fields; a non-platform caller cannot change status or subscription tier."""
     allowed = ORGANIZATION_FIELDS
     if not scope.is_platform:
-        forbidden = sorted(f for f in ("status", "subscription_tier") if f in data and data[f] != getattr(instance, f))
+        forbidden = sorted(
+            f
+            for f in ("status", "subscription_tier")
+            if f in data and data[f] != getattr(instance, f)
+        )
         if forbidden:
             from enterprise.api.serializers import camel_case
 
-            raise ValidationError({camel_case(f): ["Only platform administrators change this field."] for f in forbidden})
+            raise ValidationError(
+                {
+                    camel_case(f): ["Only platform administrators change this field."]
+                    for f in forbidden
+                }
+            )
     changed = apply_changes(instance, data, allowed=allowed)
     full_clean_or_raise(instance)
     return save_or_conflict(instance, update_fields=changed, explain_conflict=_slug_conflict)

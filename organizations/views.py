@@ -10,7 +10,10 @@ from rest_framework.response import Response
 from enterprise.api.viewsets import ResourceViewSet
 from organizations import selectors, services
 from organizations.filters import OrganizationFilterSet
-from organizations.serializers import OrganizationSerializer, OrganizationSummarySerializer
+from organizations.serializers import (
+    OrganizationSerializer,
+    OrganizationSummarySerializer,
+)
 
 
 class OrganizationViewSet(ResourceViewSet):
@@ -27,6 +30,6 @@ class OrganizationViewSet(ResourceViewSet):
 
     @extend_schema(responses=OrganizationSummarySerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
-    def summary(self, request: Request, id: str) -> Response:  # noqa: A002 - the URL kwarg
+    def summary(self, request: Request, id: str) -> Response:
         summary = selectors.organization_summary(scope=self.scope, organization_id=id.lower())
         return Response(OrganizationSummarySerializer(summary).data)

@@ -9,7 +9,7 @@ from providers.models import Provider, ProviderStatus
 
 
 class ProviderFilterSet(SearchFilterSet):
-    organizationId = ObjectIdFilter(field_name="organization_id")  # noqa: N815
+    organizationId = ObjectIdFilter(field_name="organization_id")
     status = django_filters.ChoiceFilter(choices=ProviderStatus.choices)
 
     search_fields = ("first_name", "last_name", "email")

@@ -32,19 +32,29 @@ class Provider(BaseModel):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(max_length=254, blank=True, default="")
     npi = models.CharField(
-        "NPI", max_length=10, blank=True, default="", validators=[validate_npi],
+        "NPI",
+        max_length=10,
+        blank=True,
+        default="",
+        validators=[validate_npi],
         help_text="US National Provider Identifier, 10 digits",
     )
     specialty = models.CharField(max_length=100, blank=True, default="")
-    status = models.CharField(max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE
+    )
 
     objects = ProviderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["organization", "created_at", "id"], name="prov_org_created_id_idx"),
-            models.Index(fields=["organization", "status", "created_at"], name="prov_org_status_created_idx"),
+            models.Index(
+                fields=["organization", "created_at", "id"], name="prov_org_created_id_idx"
+            ),
+            models.Index(
+                fields=["organization", "status", "created_at"], name="prov_org_status_created_idx"
+            ),
             models.Index(fields=["created_at", "id"], name="prov_created_id_idx"),
         ]
 

@@ -7,7 +7,7 @@ from providers.models import Provider
 
 
 class ProviderSerializer(CamelModelSerializer):
-    organizationId = ObjectIdSerializerField(source="organization_id", required=False)  # noqa: N815
+    organizationId = ObjectIdSerializerField(source="organization_id", required=False)
 
     class Meta:
         model = Provider

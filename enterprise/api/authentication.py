@@ -106,7 +106,9 @@ def decode_token(token: str) -> dict[str, Any]:
     except jwt.ExpiredSignatureError:
         raise exceptions.AuthenticationFailed("Token has expired.", code="token_expired") from None
     except jwt.MissingRequiredClaimError as exc:
-        raise exceptions.AuthenticationFailed(f"Token is missing the '{exc.claim}' claim.") from None
+        raise exceptions.AuthenticationFailed(
+            f"Token is missing the '{exc.claim}' claim."
+        ) from None
     except jwt.PyJWTError:
         raise exceptions.AuthenticationFailed("Token is invalid.", code="token_invalid") from None
 
@@ -141,7 +143,12 @@ def issue_token(*, subject: str, role: Role, organization_id: str | None, ttl_se
     import time
 
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": subject, "roles": [role.value], "iat": now, "exp": now + ttl_seconds}
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "roles": [role.value],
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     if organization_id:
         claims["org"] = organization_id
     if settings.JWT_ISSUER:
@@ -152,6 +159,8 @@ def issue_token(*, subject: str, role: Role, organization_id: str | None, ttl_se
     if algorithms == ["HS256"]:
         return jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
     if not settings.JWT_PRIVATE_KEY_FILE:
-        raise ValueError("JWT_PRIVATE_KEY_FILE: needed to sign tokens when a public key is configured")
+        raise ValueError(
+            "JWT_PRIVATE_KEY_FILE: needed to sign tokens when a public key is configured"
+        )
     with open(settings.JWT_PRIVATE_KEY_FILE, encoding="ascii") as fh:
         return jwt.encode(claims, fh.read(), algorithm=algorithms[0])

@@ -41,7 +41,10 @@ def _flatten_messages(detail: Any) -> Any:
 
 def _django_validation_fields(exc: DjangoValidationError) -> dict[str, Any]:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+        return {
+            field: [str(m) for e in errors for m in e.messages]
+            for field, errors in exc.error_dict.items()
+        }
     return {"nonFieldErrors": [str(m) for m in exc.messages]}
 
 
@@ -73,7 +76,9 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
         if code is None:
             code = exc.default_code if isinstance(exc.default_code, str) else "error"
-        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
+        message = (
+            str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
+        )
         body = error_body(code, message)
     return Response(body, status=exc.status_code, headers=headers)
 
@@ -93,7 +98,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return _api_exception_response(exceptions.PermissionDenied())
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body("payload_too_large", "The request body is larger than this service accepts."),
+            error_body(
+                "payload_too_large", "The request body is larger than this service accepts."
+            ),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, SuspiciousOperation):
@@ -101,17 +108,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return Response(
-            error_body("validation_error", "The request has invalid fields.", _django_validation_fields(exc)),
+            error_body(
+                "validation_error",
+                "The request has invalid fields.",
+                _django_validation_fields(exc),
+            ),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, ConflictError):
         set_rollback()
-        return Response(error_body("conflict", exc.message, exc.fields), status=status.HTTP_409_CONFLICT)
+        return Response(
+            error_body("conflict", exc.message, exc.fields), status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, IntegrityError):
         set_rollback()
         logger.info("integrity error mapped to 409: %s", type(exc).__name__)
         return Response(
-            error_body("conflict", "The change conflicts with existing data."), status=status.HTTP_409_CONFLICT
+            error_body("conflict", "The change conflicts with existing data."),
+            status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DataError):
         set_rollback()
@@ -129,8 +143,12 @@ def json_bad_request(request: HttpRequest, exception: Exception | None = None) -
     return _json_error(request, 400, "bad_request", "The request was rejected.")
 
 
-def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_error(request, 403, "permission_denied", "You do not have permission to access this resource.")
+def json_permission_denied(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
+    return _json_error(
+        request, 403, "permission_denied", "You do not have permission to access this resource."
+    )
 
 
 def json_page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

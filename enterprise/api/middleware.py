@@ -26,9 +26,12 @@ class RequestBodyLimitMiddleware:
         try:
             length = int(raw_length)
         except ValueError:
-            return JsonResponse(error_body("bad_request", "Content-Length is not a number."), status=400)
+            return JsonResponse(
+                error_body("bad_request", "Content-Length is not a number."), status=400
+            )
         if limit is not None and length > limit:
             return JsonResponse(
-                error_body("payload_too_large", f"The request body exceeds {limit} bytes."), status=413
+                error_body("payload_too_large", f"The request body exceeds {limit} bytes."),
+                status=413,
             )
         return self.get_response(request)

@@ -24,7 +24,9 @@ def parse_limit(request: Request, *, default: int = DEFAULT_LIMIT, maximum: int 
     try:
         value = int(raw)
     except ValueError:
-        raise exceptions.ValidationError({"limit": ["A whole number from 1 to 100 is required."]}) from None
+        raise exceptions.ValidationError(
+            {"limit": ["A whole number from 1 to 100 is required."]}
+        ) from None
     if value < 1:
         raise exceptions.ValidationError({"limit": ["A whole number from 1 to 100 is required."]})
     return min(value, maximum)

@@ -19,4 +19,9 @@ class StrictJSONParser(parsers.JSONParser):
         try:
             return orjson.loads(stream.read())
         except (orjson.JSONDecodeError, RecursionError) as exc:
-            raise exceptions.ParseError(f"JSON parse error: {str(exc)[:120]}") from None
+            reason = (
+                "nested too deeply"
+                if "allocate" in str(exc) or isinstance(exc, RecursionError)
+                else str(exc)
+            )
+            raise exceptions.ParseError(f"JSON parse error: {reason[:120]}") from None

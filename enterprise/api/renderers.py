@@ -11,7 +11,9 @@ from rest_framework.renderers import JSONRenderer
 class FastJSONRenderer(JSONRenderer):
     """Compact UTF-8 JSON; datetimes as ISO 8601 with milliseconds and ``Z``."""
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
         if data is None:
             return b""
         return orjson.dumps(data, default=_default)

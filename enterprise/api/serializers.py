@@ -17,6 +17,29 @@ def camel_case(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and other non-strings instead of coercing them."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    pass
+
+
+class StrictSlugField(StrictCharField, serializers.SlugField):
+    pass
+
+
+class StrictRegexField(StrictCharField, serializers.RegexField):
+    pass
+
+
 class TimestampField(serializers.DateTimeField):
     """ISO 8601 in UTC with millisecond precision and a ``Z``: what every backend stores."""
 
@@ -26,7 +49,7 @@ class TimestampField(serializers.DateTimeField):
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-class ObjectIdSerializerField(serializers.RegexField):
+class ObjectIdSerializerField(StrictCharField, serializers.RegexField):
     """A 24-hex identifier in a request body (lowercased)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -49,7 +72,11 @@ class CamelModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         MillisecondDateTimeField: TimestampField,
         models.DateTimeField: TimestampField,
-        ObjectIdField: serializers.CharField,
+        ObjectIdField: StrictCharField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.SlugField: StrictSlugField,
     }
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -65,10 +92,14 @@ class CamelModelSerializer(serializers.ModelSerializer):
     def get_unique_together_validators(self) -> list[Any]:
         return []
 
-    def build_standard_field(self, field_name: str, model_field: models.Field) -> tuple[Any, dict[str, Any]]:
+    def build_standard_field(
+        self, field_name: str, model_field: models.Field
+    ) -> tuple[Any, dict[str, Any]]:
         field_class, kwargs = super().build_standard_field(field_name, model_field)
         if "validators" in kwargs:
-            kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)]
+            kwargs["validators"] = [
+                v for v in kwargs["validators"] if not isinstance(v, UniqueValidator)
+            ]
         return field_class, kwargs
 
 
@@ -82,14 +113,20 @@ def snake_case(name: str) -> str:
 class AddressSerializer(serializers.Serializer):
     """The nested ``address`` object, stored as flat ``address_*`` columns."""
 
-    line1 = serializers.CharField(source="address_line1", max_length=200, allow_blank=True, required=False)
-    line2 = serializers.CharField(source="address_line2", max_length=200, allow_blank=True, required=False)
-    city = serializers.CharField(source="address_city", max_length=100, allow_blank=True, required=False)
-    state = serializers.CharField(source="address_state", max_length=100, allow_blank=True, required=False)
-    postalCode = serializers.CharField(  # noqa: N815 - the wire name
+    line1 = StrictCharField(
+        source="address_line1", max_length=200, allow_blank=True, required=False
+    )
+    line2 = StrictCharField(
+        source="address_line2", max_length=200, allow_blank=True, required=False
+    )
+    city = StrictCharField(source="address_city", max_length=100, allow_blank=True, required=False)
+    state = StrictCharField(
+        source="address_state", max_length=100, allow_blank=True, required=False
+    )
+    postalCode = StrictCharField(
         source="address_postal_code", max_length=20, allow_blank=True, required=False
     )
-    country = serializers.RegexField(
+    country = StrictRegexField(
         r"^([A-Z]{2})?$",
         source="address_country",
         max_length=2,

@@ -73,11 +73,15 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._respond(self.get_object())
 
-    def update(self, request: Request, *args: Any, partial: bool = False, **kwargs: Any) -> Response:
+    def update(
+        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+    ) -> Response:
         instance = self.get_object()
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        instance = type(self).update_service(scope=self.scope, instance=instance, data=serializer.validated_data)
+        instance = type(self).update_service(
+            scope=self.scope, instance=instance, data=serializer.validated_data
+        )
         return self._respond(instance)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -16,11 +16,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--role", required=True, choices=[r.value for r in Role], help="Role carried in the 'roles' claim."
+            "--role",
+            required=True,
+            choices=[r.value for r in Role],
+            help="Role carried in the 'roles' claim.",
         )
-        parser.add_argument("--org", help="Organization id (24 hex); required for every role but platform_admin.")
-        parser.add_argument("--ttl", type=int, default=3600, help="Lifetime in seconds (default 3600).")
-        parser.add_argument("--sub", default="cli", help="Subject claim: who the token speaks for (default 'cli').")
+        parser.add_argument(
+            "--org", help="Organization id (24 hex); required for every role but platform_admin."
+        )
+        parser.add_argument(
+            "--ttl", type=int, default=3600, help="Lifetime in seconds (default 3600)."
+        )
+        parser.add_argument(
+            "--sub", default="cli", help="Subject claim: who the token speaks for (default 'cli')."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         role = Role(options["role"])
@@ -32,6 +41,9 @@ class Command(BaseCommand):
         if options["ttl"] <= 0:
             raise CommandError("--ttl must be positive")
         token = issue_token(
-            subject=options["sub"], role=role, organization_id=org.lower() if org else None, ttl_seconds=options["ttl"]
+            subject=options["sub"],
+            role=role,
+            organization_id=org.lower() if org else None,
+            ttl_seconds=options["ttl"],
         )
         self.stdout.write(token)
