@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 
-from enterprise.fields import MillisecondDateTimeField, ObjectIdField
+from enterprise.fields import MillisecondDateTimeField, ObjectIdField, now_ms
 
 
 class BaseModel(models.Model):
     """A 24-hex ObjectId primary key and millisecond ``created_at``/``updated_at`` stamps."""
 
     id = ObjectIdField(primary_key=True)
-    created_at = MillisecondDateTimeField(auto_now_add=True, editable=False)
+    created_at = MillisecondDateTimeField(default=now_ms, editable=False)
     updated_at = MillisecondDateTimeField(auto_now=True, editable=False)
 
     class Meta:
