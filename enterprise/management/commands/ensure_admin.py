@@ -15,7 +15,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin", help="Login name (default 'admin').")
         parser.add_argument(
-            "--password-env", default="ADMIN_PASSWORD", help="Environment variable holding the password."
+            "--password-env",
+            default="ADMIN_PASSWORD",
+            help="Environment variable holding the password.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,5 +28,7 @@ class Command(BaseCommand):
         if user_model.objects.filter(username=options["username"]).exists():
             self.stdout.write(f"Admin user {options['username']!r} exists; left unchanged.")
             return
-        user_model.objects.create_superuser(username=options["username"], email="", password=password)
+        user_model.objects.create_superuser(
+            username=options["username"], email="", password=password
+        )
         self.stdout.write(f"Created admin user {options['username']!r}.")

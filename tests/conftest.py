@@ -1,0 +1,92 @@
+"""Shared fixtures: API clients per role, and a two-tenant world to test isolation against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from enterprise.api.authentication import issue_token
+from enterprise.tenancy import Role
+from tests.factories import AssignmentFactory, ClinicFactory, OrganizationFactory, ProviderFactory
+
+requires_sql = pytest.mark.skipif(settings.IS_MONGODB, reason="SQL databases only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The MQL lane compiles queries without a server: only the tests marked for it can run there.
+    if settings.IS_MONGODB and not _mongodb_reachable():
+        skip = pytest.mark.skip(reason="no MongoDB server: only query-compilation tests run")
+        for item in items:
+            if "mql" not in item.keywords:
+                item.add_marker(skip)
+
+
+def _mongodb_reachable() -> bool:
+    import os
+
+    return (
+        bool(os.environ.get("MONGODB_URI"))
+        and settings.DATABASES["default"]["HOST"] == os.environ["MONGODB_URI"]
+    )
+
+
+def token_for(
+    role: Role | str, organization_id: str | None = None, *, subject: str = "tester"
+) -> str:
+    return issue_token(
+        subject=subject, role=Role(role), organization_id=organization_id, ttl_seconds=600
+    )
+
+
+@pytest.fixture
+def api() -> Callable[..., APIClient]:
+    """``api(role, org_id)`` -> an APIClient sending that caller's bearer token; ``api()`` is anonymous."""
+
+    def make(role: Role | str | None = None, organization_id: str | None = None) -> APIClient:
+        client = APIClient()
+        if role is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(role, organization_id)}")
+        return client
+
+    return make
+
+
+@dataclass
+class Tenant:
+    organization: object
+    clinics: list = field(default_factory=list)
+    providers: list = field(default_factory=list)
+    assignments: list = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.organization.pk
+
+    def object_ids(self) -> set[str]:
+        return {self.id} | {o.pk for o in (*self.clinics, *self.providers, *self.assignments)}
+
+
+def build_tenant(name: str) -> Tenant:
+    organization = OrganizationFactory(name=name, slug=name.lower().replace(" ", "-"))
+    clinics = [ClinicFactory(organization=organization) for _ in range(2)]
+    providers = [ProviderFactory(organization=organization) for _ in range(2)]
+    assignments = [
+        AssignmentFactory(clinic=clinics[0], provider=providers[0]),
+        AssignmentFactory(clinic=clinics[1], provider=providers[0], role="hygienist"),
+        AssignmentFactory(clinic=clinics[0], provider=providers[1], role="assistant"),
+    ]
+    return Tenant(organization, clinics, providers, assignments)
+
+
+@pytest.fixture
+def tenant_a(db) -> Tenant:  # noqa: ANN001
+    return build_tenant("Tenant A")
+
+
+@pytest.fixture
+def tenant_b(db) -> Tenant:  # noqa: ANN001
+    return build_tenant("Tenant B")
