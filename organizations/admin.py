@@ -31,7 +31,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 
-    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+    def has_add_permission(self, request):
         # New tenants are created by platform staff (superusers) only.
         return request.user.is_superuser
 
@@ -42,8 +42,8 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "organization__name")
     raw_id_fields = ("user", "organization")
 
-    def has_module_permission(self, request):  # noqa: ANN001, ANN201
+    def has_module_permission(self, request):
         return request.user.is_superuser
 
-    def has_view_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+    def has_view_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -119,7 +119,7 @@ def _seed_organization(
     sizes: DemoSizes,
     rng: random.Random,
     start,
-    report: SeedReport,  # noqa: ANN001
+    report: SeedReport,
 ) -> None:
     tick = start + timedelta(minutes=index * 7)
 

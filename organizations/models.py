@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import models
 
 from enterprise.fields import ObjectIdField, ObjectIdForeignKey
-
 from enterprise.models import AddressFields, BaseModel
 from enterprise.querysets import TenantQuerySet
 from enterprise.tenancy import Scope

@@ -14,7 +14,7 @@ os.environ["DATABASE_URL"] = "mongodb://127.0.0.1:1/enterprise_migrations"
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "enterprise.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -83,10 +83,10 @@ def build_tenant(name: str) -> Tenant:
 
 
 @pytest.fixture
-def tenant_a(db) -> Tenant:  # noqa: ANN001
+def tenant_a(db) -> Tenant:
     return build_tenant("Tenant A")
 
 
 @pytest.fixture
-def tenant_b(db) -> Tenant:  # noqa: ANN001
+def tenant_b(db) -> Tenant:
     return build_tenant("Tenant B")
