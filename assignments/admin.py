@@ -8,7 +8,15 @@ from enterprise.admin import OrganizationScopedAdmin
 class AssignmentAdminForm(forms.ModelForm):
     class Meta:
         model = ProviderClinicAssignment
-        fields = ("provider", "clinic", "role", "is_primary", "is_active", "assigned_at", "ended_at")
+        fields = (
+            "provider",
+            "clinic",
+            "role",
+            "is_primary",
+            "is_active",
+            "assigned_at",
+            "ended_at",
+        )
 
     def clean(self):
         cleaned = super().clean()

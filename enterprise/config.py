@@ -67,9 +67,11 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
     scheme = parts.scheme.lower()
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if scheme == "sqlite":
-        path = unquote(parts.path)
-        if path.startswith("/") and not url.startswith("sqlite:////"):
-            path = path[1:]
+        # sqlite:///relative/path or sqlite:////absolute/path (the SQLAlchemy convention).
+        prefix = url[: len("sqlite:///")]
+        path = (
+            unquote(url[len(prefix) :].split("?", 1)[0]) if prefix.lower() == "sqlite:///" else ""
+        )
         if not path:
             raise ImproperlyConfigured(
                 f"{name}: sqlite URL needs a file path, e.g. sqlite:///var/db.sqlite3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from enterprise.api.serializers import (
@@ -45,6 +46,11 @@ class ClinicCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
+class ActiveAssignmentsSerializer(serializers.Serializer):
+    byRole = serializers.DictField(child=serializers.IntegerField())
+    total = serializers.IntegerField()
+
+
 class OrganizationSummarySerializer(serializers.Serializer):
     """``GET /organizations/{id}/summary``."""
 
@@ -53,9 +59,11 @@ class OrganizationSummarySerializer(serializers.Serializer):
     activeProviders = serializers.IntegerField(source="active_providers")
     activeAssignments = serializers.SerializerMethodField()
 
+    @extend_schema_field(ClinicCountsSerializer)
     def get_clinics(self, summary: dict) -> dict[str, int]:
         return {**summary["clinics_by_status"], "total": summary["clinics_total"]}
 
+    @extend_schema_field(ActiveAssignmentsSerializer)
     def get_activeAssignments(self, summary: dict) -> dict[str, object]:
         return {
             "byRole": summary["active_assignments_by_role"],

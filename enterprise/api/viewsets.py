@@ -50,6 +50,8 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return request_scope(self.request)
 
     def get_queryset(self) -> models.QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
+            return type(self).serializer_class.Meta.model.objects.none()
         return type(self).list_selector(scope=self.scope)
 
     def get_object(self) -> models.Model:
