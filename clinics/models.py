@@ -55,6 +55,7 @@ class Clinic(AddressFields, BaseModel):
                 fields=["organization", "created_at", "id"], name="clinic_org_created_id_idx"
             ),
             models.Index(fields=["created_at", "id"], name="clinic_created_id_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="clinic_status_created_idx"),
         ]
 
     def __str__(self) -> str:

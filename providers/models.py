@@ -56,6 +56,7 @@ class Provider(BaseModel):
                 fields=["organization", "status", "created_at"], name="prov_org_status_created_idx"
             ),
             models.Index(fields=["created_at", "id"], name="prov_created_id_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="prov_status_created_idx"),
         ]
 
     def __str__(self) -> str:

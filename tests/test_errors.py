@@ -14,7 +14,7 @@ from organizations.models import Organization
 pytestmark = pytest.mark.django_db
 
 
-def _assert_error_shape(response, status: int, code: str | None = None) -> dict:  # noqa: ANN001
+def _assert_error_shape(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
     body = json.loads(response.content)
@@ -106,7 +106,7 @@ def test_nul_bytes_in_every_string_field_are_400(api, tenant_a):
     assert {"name", "phone"} <= set(error["fields"])
 
 
-def _boom(request):  # noqa: ANN001, ANN202
+def _boom(request):
     raise RuntimeError("secret internal detail")
 
 

@@ -1,0 +1,50 @@
+"""Capture the MongoDB pipelines the real endpoints build, without a server.
+
+The API runs unchanged on a ``mongodb://`` DATABASE_URL; at the point where
+django-mongodb-backend would send ``aggregate`` to the server
+(``MongoQuery.get_cursor``), the collection name and compiled pipeline are
+recorded and an empty cursor is returned. Nothing here pretends to store or
+match data: responses are empty lists or 404s and the tests assert only the
+pipelines. Data behaviour on MongoDB is covered by the whole suite when
+``MONGODB_URI`` points at a live server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.mql
+
+
+@dataclass
+class CapturedQuery:
+    collection: str
+    pipeline: list[dict]
+
+
+class _EmptyCursor:
+    def __iter__(self):  # noqa: ANN204
+        return iter(())
+
+    def next(self):  # noqa: ANN201
+        raise StopIteration
+
+
+@pytest.fixture
+def captured_pipelines(monkeypatch, django_db_blocker) -> list[CapturedQuery]:
+    if not settings.IS_MONGODB:
+        pytest.skip("runs in the MongoDB lane (DATABASE_URL=mongodb://...)")
+    from django_mongodb_backend.query import MongoQuery
+
+    captured: list[CapturedQuery] = []
+
+    def capture(self):  # noqa: ANN001, ANN202
+        captured.append(CapturedQuery(self.compiler.collection_name, self.get_pipeline()))
+        return _EmptyCursor()
+
+    monkeypatch.setattr(MongoQuery, "get_cursor", capture)
+    with django_db_blocker.unblock():
+        yield captured

@@ -1,0 +1,194 @@
+"""MQL contract: every list and detail endpoint compiles to an index-friendly pipeline.
+
+For each endpoint query: no ``$lookup`` anywhere, the first stage is a
+``$match`` whose equality fields are the leading fields of an index declared
+on the model (or no ``$match`` at all for an unfiltered platform-wide list,
+which the ``created_at, id`` index serves), the ``$sort`` follows that index's
+order with ``_id`` as the tie-breaker, and the page size bounds ``$limit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+from django.apps import apps
+from rest_framework.test import APIClient
+
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.mql
+
+ORG = "6b0ac80d5fc57d2d8494c306"
+OTHER = "6b0ac80d5fc57d2d8494c3ff"
+COLLECTIONS = {
+    "organizations_organization": "organizations.Organization",
+    "clinics_clinic": "clinics.Clinic",
+    "providers_provider": "providers.Provider",
+    "assignments_providerclinicassignment": "assignments.ProviderClinicAssignment",
+}
+
+
+def _client(role: str, org: str | None = ORG) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(role, org)}")
+    return client
+
+
+def _index_columns(model_label: str) -> list[list[str]]:
+    model = apps.get_model(model_label)
+    indexes = [[model._meta.get_field(f.lstrip("-")).column for f in index.fields] for index in model._meta.indexes]
+    for constraint in model._meta.constraints:
+        indexes.append([model._meta.get_field(f).column for f in constraint.fields])
+    indexes.append([model._meta.pk.column])
+    return indexes
+
+
+def _equality_fields(match: dict) -> set[str]:
+    clauses = match.get("$and", [match])
+    fields = set()
+    for clause in clauses:
+        for key, value in clause.items():
+            if not key.startswith("$") and (not isinstance(value, dict) or "$in" in value):
+                fields.add(key)
+    return fields
+
+
+def _assert_index_friendly(collection: str, pipeline: list[dict], *, limit: int | None) -> None:
+    assert not any("$lookup" in stage for stage in pipeline), pipeline
+    indexes = _index_columns(COLLECTIONS[collection])
+    sort = next((stage["$sort"] for stage in pipeline if "$sort" in stage), None)
+    sort_keys = [key for key in (sort or {}) if key != "_id"]
+    if "$match" in pipeline[0]:
+        equality = _equality_fields(pipeline[0]["$match"])
+        assert equality, pipeline[0]
+        assert any(_serves(index, equality, sort_keys) for index in indexes), (
+            f"no index starts with fields of {equality} then {sort_keys}: {indexes}"
+        )
+    else:
+        assert any(index[: len(sort_keys)] == sort_keys for index in indexes), (sort_keys, indexes)
+    if sort is not None:
+        assert list(sort)[-1] == "_id", "the sort must end on _id so the cursor is unique"
+    if limit is not None:
+        limits = [stage["$limit"] for stage in pipeline if "$limit" in stage]
+        assert limits and limits[-1] <= limit, pipeline
+
+
+def _serves(index: list[str], equality: set[str], sort_keys: list[str]) -> bool:
+    """The index's leading fields are matched by equality and the next ones are the sort keys.
+
+    Equality fields beyond the prefix (e.g. the tenant on a provider's own
+    assignments) are applied to the few documents the index range yields.
+    """
+    prefix = 0
+    while prefix < len(index) and index[prefix] in equality:
+        prefix += 1
+    if prefix == 0:
+        return False
+    following = index[prefix : prefix + len(sort_keys)]
+    return not sort_keys or following == sort_keys or (prefix == len(index) and index[-1] == "_id")
+
+
+def _only(captured: Iterable, collection: str) -> list:
+    return [q for q in captured if q.collection == collection]
+
+
+LISTS = [
+    ("/api/v1/organizations", "organizations_organization"),
+    ("/api/v1/organizations?status=active", "organizations_organization"),
+    ("/api/v1/clinics", "clinics_clinic"),
+    ("/api/v1/clinics?status=active", "clinics_clinic"),
+    (f"/api/v1/clinics?organizationId={ORG}&search=north", "clinics_clinic"),
+    ("/api/v1/providers", "providers_provider"),
+    ("/api/v1/providers?status=active", "providers_provider"),
+    ("/api/v1/assignments", "assignments_providerclinicassignment"),
+    (f"/api/v1/assignments/provider/{OTHER}/clinics", "assignments_providerclinicassignment"),
+    (f"/api/v1/assignments/clinic/{OTHER}/staff", "assignments_providerclinicassignment"),
+]
+
+
+@pytest.mark.parametrize("role", ["member", "platform_admin"])
+@pytest.mark.parametrize(("url", "collection"), LISTS)
+def test_list_pipelines_start_on_an_index_and_bound_the_page(captured_pipelines, role, url, collection):
+    _client(role, None if role == "platform_admin" else ORG).get(url, {"limit": 50})
+    queries = _only(captured_pipelines, collection)
+    assert queries, [q.collection for q in captured_pipelines]
+    _assert_index_friendly(collection, queries[0].pipeline, limit=51)
+
+
+@pytest.mark.parametrize(
+    ("url", "collection"),
+    [
+        (f"/api/v1/organizations/{ORG}", "organizations_organization"),
+        (f"/api/v1/clinics/{OTHER}", "clinics_clinic"),
+        (f"/api/v1/providers/{OTHER}", "providers_provider"),
+        (f"/api/v1/assignments/{OTHER}", "assignments_providerclinicassignment"),
+    ],
+)
+def test_detail_pipelines_match_on_id_and_tenant(captured_pipelines, url, collection):
+    response = _client("member").get(url)
+    assert response.status_code == 404  # nothing stored: only the query is under test
+    (query,) = captured_pipelines
+    assert query.collection == collection
+    match = query.pipeline[0]["$match"]
+    fields = _equality_fields(match)
+    assert "_id" in fields
+    if collection != "organizations_organization":
+        assert "organization_id" in fields, "detail reads must be narrowed to the caller's tenant"
+    _assert_index_friendly(collection, query.pipeline, limit=21)
+
+
+def test_member_lists_are_always_narrowed_to_their_organization(captured_pipelines):
+    client = _client("member")
+    for url, _collection in LISTS:
+        client.get(url)
+    from bson import ObjectId
+
+    for query in captured_pipelines:
+        match = query.pipeline[0].get("$match", {})
+        values = [c.get("organization_id", c.get("_id")) for c in match.get("$and", [match])]
+        assert ObjectId(ORG) in values, (query.collection, match)
+
+
+def test_ids_reach_mongodb_as_object_ids(captured_pipelines):
+    from bson import ObjectId
+
+    _client("platform_admin").get(f"/api/v1/clinics?organizationId={ORG}")
+    match = captured_pipelines[0].pipeline[0]["$match"]
+    assert match == {"organization_id": ObjectId(ORG)}
+
+
+def test_search_is_a_case_insensitive_regex_with_metacharacters_escaped(captured_pipelines):
+    _client("member").get("/api/v1/providers", {"search": "a.*(b"})
+    match = captured_pipelines[0].pipeline[0]["$match"]
+    regexes = [clause for clause in match["$and"] if "$or" in clause][0]["$or"]
+    for clause in regexes:
+        ((_field, condition),) = clause.items()
+        assert condition["$options"] == "i"
+        assert condition["$regex"] == r"a\.\*\(b"
+
+
+def test_summary_counts_are_grouped_on_the_organization(captured_pipelines):
+    _client("member").get(f"/api/v1/organizations/{ORG}/summary")
+    # The organization lookup finds nothing, so only the first query runs: it must be tenant-narrowed.
+    (query,) = captured_pipelines
+    assert query.collection == "organizations_organization"
+    assert _equality_fields(query.pipeline[0]["$match"]) == {"_id"}
+
+
+def test_related_loader_fetches_a_batch_in_one_in_query(captured_pipelines):
+    from bson import ObjectId
+
+    from clinics.models import Clinic
+    from enterprise.loaders import RelatedLoader
+    from enterprise.tenancy import Role, Scope
+
+    scope = Scope(role=Role.MEMBER, organization_id=ORG, subject="t")
+    loader = RelatedLoader(Clinic.objects.for_scope(scope))
+    loader.load_many([OTHER, ORG, OTHER])
+    loader.load_many([ORG])  # memoised: no second query
+    (query,) = captured_pipelines
+    clauses = query.pipeline[0]["$match"]["$and"]
+    assert {"organization_id": ObjectId(ORG)} in clauses
+    assert {"_id": {"$in": (ObjectId(OTHER), ObjectId(ORG))}} in clauses
+    assert not any("$sort" in stage or "$lookup" in stage for stage in query.pipeline)
