@@ -2,7 +2,7 @@
 
 Python code and JSON always see lowercase 24-hex strings. The column type
 follows ``connection.vendor``: a native ``ObjectId`` stored in ``_id`` on
-MongoDB, ``char(24)`` on SQLite and PostgreSQL. Neither the column name nor
+MongoDB, ``varchar(24)`` on SQLite and PostgreSQL. Neither the column name nor
 the type appears in ``deconstruct()``, so one set of migrations serves all
 three databases.
 
@@ -69,7 +69,9 @@ class ObjectIdField(models.CharField):
         return name, path, args, kwargs
 
     def db_type(self, connection: Any) -> str:
-        return "objectId" if _is_mongodb(connection) else "char(24)"
+        # varchar, not char: PostgreSQL's bulk insert casts through the type
+        # name without its length (UNNEST(%s::char[])), and bare char is char(1).
+        return "objectId" if _is_mongodb(connection) else "varchar(24)"
 
     def rel_db_type(self, connection: Any) -> str:
         return self.db_type(connection)

@@ -17,11 +17,13 @@ from tests.factories import ClinicFactory, OrganizationFactory, ProviderFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs concurrent connections (PostgreSQL)"),
+    pytest.mark.skipif(
+        "connection.vendor != 'postgresql'", reason="needs concurrent connections (PostgreSQL)"
+    ),
 ]
 
 
-def _race(requests: int, send) -> list[int]:  # noqa: ANN001
+def _race(requests: int, send) -> list[int]:
     barrier = threading.Barrier(requests)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -54,7 +56,12 @@ def test_concurrent_identical_assignments_give_one_201_and_409s(api, round_):
 
     statuses = _race(6, send)
     assert statuses == [201, 409, 409, 409, 409, 409]
-    assert ProviderClinicAssignment.objects.filter(provider=provider, clinic=clinic, is_active=True).count() == 1
+    assert (
+        ProviderClinicAssignment.objects.filter(
+            provider=provider, clinic=clinic, is_active=True
+        ).count()
+        == 1
+    )
 
 
 def test_concurrent_organizations_with_one_slug_give_one_201(api):

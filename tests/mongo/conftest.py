@@ -26,10 +26,10 @@ class CapturedQuery:
 
 
 class _EmptyCursor:
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(())
 
-    def next(self):  # noqa: ANN201
+    def next(self):
         raise StopIteration
 
 
@@ -41,7 +41,7 @@ def captured_pipelines(monkeypatch, django_db_blocker) -> list[CapturedQuery]:
 
     captured: list[CapturedQuery] = []
 
-    def capture(self):  # noqa: ANN001, ANN202
+    def capture(self):
         captured.append(CapturedQuery(self.compiler.collection_name, self.get_pipeline()))
         return _EmptyCursor()
 

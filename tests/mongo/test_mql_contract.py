@@ -37,7 +37,10 @@ def _client(role: str, org: str | None = ORG) -> APIClient:
 
 def _index_columns(model_label: str) -> list[list[str]]:
     model = apps.get_model(model_label)
-    indexes = [[model._meta.get_field(f.lstrip("-")).column for f in index.fields] for index in model._meta.indexes]
+    indexes = [
+        [model._meta.get_field(f.lstrip("-")).column for f in index.fields]
+        for index in model._meta.indexes
+    ]
     for constraint in model._meta.constraints:
         indexes.append([model._meta.get_field(f).column for f in constraint.fields])
     indexes.append([model._meta.pk.column])
@@ -109,7 +112,9 @@ LISTS = [
 
 @pytest.mark.parametrize("role", ["member", "platform_admin"])
 @pytest.mark.parametrize(("url", "collection"), LISTS)
-def test_list_pipelines_start_on_an_index_and_bound_the_page(captured_pipelines, role, url, collection):
+def test_list_pipelines_start_on_an_index_and_bound_the_page(
+    captured_pipelines, role, url, collection
+):
     _client(role, None if role == "platform_admin" else ORG).get(url, {"limit": 50})
     queries = _only(captured_pipelines, collection)
     assert queries, [q.collection for q in captured_pipelines]
