@@ -20,6 +20,8 @@ class AssignmentRole(models.TextChoices):
 
 
 class AssignmentQuerySet(TenantQuerySet):
+    cache_resource = "assignments"
+
     def active(self) -> Self:
         return self.filter(is_active=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assignments.models import ProviderClinicAssignment
@@ -49,10 +50,20 @@ class _EmbeddedAssignmentSerializer(serializers.Serializer):
 class ProviderClinicSerializer(_EmbeddedAssignmentSerializer):
     """One row of ``/assignments/provider/{id}/clinics``: the assignment with its clinic."""
 
-    clinic = ClinicSerializer(source="loaded_clinic")
+    clinic = serializers.SerializerMethodField()
+
+    @extend_schema_field(ClinicSerializer)
+    def get_clinic(self, assignment: ProviderClinicAssignment) -> dict:
+        # From the batch the view loaded through the cache-aside getter, never a per-row query.
+        return self.context["clinics"][assignment.clinic_id]
 
 
 class ClinicStaffSerializer(_EmbeddedAssignmentSerializer):
     """One row of ``/assignments/clinic/{id}/staff``: the assignment with its provider."""
 
-    provider = ProviderSerializer(source="loaded_provider")
+    provider = serializers.SerializerMethodField()
+
+    @extend_schema_field(ProviderSerializer)
+    def get_provider(self, assignment: ProviderClinicAssignment) -> dict:
+        # From the batch the view loaded through the cache-aside getter, never a per-row query.
+        return self.context["providers"][assignment.provider_id]

@@ -14,12 +14,12 @@ from assignments.serializers import (
     ClinicStaffSerializer,
     ProviderClinicSerializer,
 )
-from clinics.models import Clinic
+from clinics.cache import get_clinics_cached
 from enterprise.api.pagination import CreatedCursorPagination
 from enterprise.api.viewsets import ResourceViewSet
+from enterprise.cache.policy import cache_response
 from enterprise.fields import OBJECT_ID_PATTERN
-from enterprise.loaders import RelatedLoader
-from providers.models import Provider
+from providers.cache import get_providers_cached
 
 
 class AssignedAtCursorPagination(CreatedCursorPagination):
@@ -33,6 +33,8 @@ class AssignmentViewSet(ResourceViewSet):
 
     serializer_class = AssignmentSerializer
     filterset_class = AssignmentFilterSet
+    cache_resource = "assignments"
+    detail_ttl = "assignments"
 
     list_selector = staticmethod(selectors.assignment_list)
     create_service = staticmethod(services.assignment_create)
@@ -40,6 +42,9 @@ class AssignmentViewSet(ResourceViewSet):
     destroy_service = staticmethod(services.assignment_end)
 
     @extend_schema(responses=ProviderClinicSerializer(many=True), filters=False)
+    @cache_response(
+        resource="assignments", depends_on=("assignments", "clinics"), ttl="assignments"
+    )
     @action(
         detail=False,
         methods=["get"],
@@ -56,15 +61,15 @@ class AssignmentViewSet(ResourceViewSet):
         )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
-        clinics = RelatedLoader(Clinic.objects.for_scope(self.scope)).load_many(
-            a.clinic_id for a in page
-        )
+        clinics = get_clinics_cached(scope=self.scope, ids=(a.clinic_id for a in page))
         rows = [a for a in page if a.clinic_id in clinics]
-        for assignment in rows:
-            assignment.loaded_clinic = clinics[assignment.clinic_id]
-        return self.get_paginated_response(ProviderClinicSerializer(rows, many=True).data)
+        data = ProviderClinicSerializer(rows, many=True, context={"clinics": clinics}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(responses=ClinicStaffSerializer(many=True), filters=False)
+    @cache_response(
+        resource="assignments", depends_on=("assignments", "providers"), ttl="assignments"
+    )
     @action(
         detail=False,
         methods=["get"],
@@ -81,10 +86,7 @@ class AssignmentViewSet(ResourceViewSet):
         )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
-        providers = RelatedLoader(Provider.objects.for_scope(self.scope)).load_many(
-            a.provider_id for a in page
-        )
+        providers = get_providers_cached(scope=self.scope, ids=(a.provider_id for a in page))
         rows = [a for a in page if a.provider_id in providers]
-        for assignment in rows:
-            assignment.loaded_provider = providers[assignment.provider_id]
-        return self.get_paginated_response(ClinicStaffSerializer(rows, many=True).data)
+        data = ClinicStaffSerializer(rows, many=True, context={"providers": providers}).data
+        return self.get_paginated_response(data)

@@ -19,6 +19,8 @@ class ClinicStatus(models.TextChoices):
 
 
 class ClinicQuerySet(TenantQuerySet):
+    cache_resource = "clinics"
+
     def active(self) -> Self:
         return self.filter(status=ClinicStatus.ACTIVE)
 

@@ -13,6 +13,8 @@ class ClinicViewSet(ResourceViewSet):
 
     serializer_class = ClinicSerializer
     filterset_class = ClinicFilterSet
+    cache_resource = "clinics"
+    detail_ttl = "clinic_detail"
 
     list_selector = staticmethod(selectors.clinic_list)
     create_service = staticmethod(services.clinic_create)

@@ -1,8 +1,9 @@
-"""QuerySet base classes that know about tenant scopes."""
+"""QuerySet base classes that know about tenant scopes and cache generations."""
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Iterable
+from typing import Any, ClassVar, Self
 
 from django.db import models
 
@@ -10,9 +11,16 @@ from enterprise.tenancy import Scope
 
 
 class TenantQuerySet(models.QuerySet):
-    """Rows owned by one organization through an ``organization`` foreign key."""
+    """Rows owned by one organization through ``tenant_field``.
 
-    tenant_field = "organization_id"
+    Bulk writes send no signals, so they bump the cache generations of the
+    organizations they touch themselves: ``update()`` and ``delete()`` read
+    the affected organization ids first (one extra query on the write path),
+    ``bulk_create()`` and ``bulk_update()`` take them from the objects.
+    """
+
+    tenant_field: ClassVar[str] = "organization_id"
+    cache_resource: ClassVar[str]
 
     def for_scope(self, scope: Scope) -> Self:
         """Only the rows the scope may see; a no-op for the platform scope."""
@@ -22,3 +30,47 @@ class TenantQuerySet(models.QuerySet):
 
     def newest_first(self) -> Self:
         return self.order_by("-created_at", "-id")
+
+    def _affected_organizations(self) -> set[str]:
+        return set(self.order_by().values_list(self.tenant_field, flat=True).distinct())
+
+    def _bump(self, organization_ids: Iterable[str]) -> None:
+        from enterprise.cache.invalidation import bump_resources
+
+        bump_resources(organization_ids=organization_ids, resources=(self.cache_resource,))
+
+    def update(self, **kwargs: Any) -> int:
+        organizations = self._affected_organizations()
+        updated = super().update(**kwargs)
+        if updated:
+            self._bump(organizations)
+        return updated
+
+    update.alters_data = True
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        organizations = self._affected_organizations()
+        result = super().delete()
+        if result[0]:
+            self._bump(organizations)
+        return result
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def bulk_create(
+        self, objs: Iterable[models.Model], *args: Any, **kwargs: Any
+    ) -> list[models.Model]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            self._bump(getattr(obj, self.tenant_field) for obj in created)
+        return created
+
+    def bulk_update(
+        self, objs: Iterable[models.Model], fields: Any, *args: Any, **kwargs: Any
+    ) -> int:
+        objs = list(objs)
+        updated = super().bulk_update(objs, fields, *args, **kwargs)
+        if updated:
+            self._bump(getattr(obj, self.tenant_field) for obj in objs)
+        return updated

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "enterprise.api.middleware.RequestBodyLimitMiddleware",
+    # Cached GET responses are answered here, before sessions, CSRF and DRF.
+    "enterprise.cache.middleware.ResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +110,56 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# --- Cache ------------------------------------------------------------------
+# Redis when REDIS_URL is set (shared by every worker and host); otherwise the
+# response cache keeps entries per process and generations in files under var/
+# (coherent across the workers of one host). Cache calls get short timeouts and
+# no retries: a slow or dead Redis costs milliseconds, not a request.
+REDIS_URL = env_str("REDIS_URL") or ""
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "REDIS_URL: expected redis://host:port/db, rediss://... or unix://..."
+        )
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dos-django",
+            "OPTIONS": {
+                "SERIALIZER": "django_redis.serializers.msgpack.MSGPackSerializer",
+                "COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor",
+                "SOCKET_CONNECT_TIMEOUT": env_int("REDIS_CONNECT_TIMEOUT_MS", 200) / 1000,
+                "SOCKET_TIMEOUT": env_int("REDIS_SOCKET_TIMEOUT_MS", 200) / 1000,
+                "CONNECTION_POOL_KWARGS": {
+                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1),
+                    "retry": Retry(NoBackoff(), 0),
+                    "health_check_interval": 30,
+                },
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+RESPONSE_CACHE = {
+    "ENABLED": env_bool("RESPONSE_CACHE", True),
+    "TTL": {
+        "organization_detail": env_int("CACHE_TTL_ORGANIZATION", 300),
+        "clinic_detail": env_int("CACHE_TTL_CLINIC", 300),
+        "provider_detail": env_int("CACHE_TTL_PROVIDER", 300),
+        "assignments": env_int("CACHE_TTL_ASSIGNMENTS", 60),
+        "list": env_int("CACHE_TTL_LIST", 30),
+        "summary": env_int("CACHE_TTL_SUMMARY", 120),
+    },
+    "STALE_GRACE": env_int("CACHE_STALE_GRACE", 10),
+}
 
 # Request bodies: the API never needs more than a few KB per object. The limit
 # is enforced before parsing (413 with the JSON error body).

@@ -28,6 +28,7 @@ class SubscriptionTier(models.TextChoices):
 
 
 class OrganizationQuerySet(TenantQuerySet):
+    cache_resource = "organizations"
     tenant_field = "id"
 
     def for_scope(self, scope: Scope) -> Self:

@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from enterprise.api.viewsets import ResourceViewSet
+from enterprise.cache.keys import RESOURCES
+from enterprise.cache.policy import cache_response
 from organizations import selectors, services
 from organizations.filters import OrganizationFilterSet
 from organizations.serializers import (
@@ -21,6 +23,8 @@ class OrganizationViewSet(ResourceViewSet):
 
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilterSet
+    cache_resource = "organizations"
+    detail_ttl = "organization_detail"
     platform_only_actions = ("create", "destroy")
 
     list_selector = staticmethod(selectors.organization_list)
@@ -29,6 +33,7 @@ class OrganizationViewSet(ResourceViewSet):
     destroy_service = staticmethod(services.organization_archive)
 
     @extend_schema(responses=OrganizationSummarySerializer)
+    @cache_response(resource="organizations", depends_on=RESOURCES, ttl="summary")
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def summary(self, request: Request, id: str) -> Response:
         summary = selectors.organization_summary(scope=self.scope, organization_id=id.lower())

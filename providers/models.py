@@ -18,6 +18,8 @@ class ProviderStatus(models.TextChoices):
 
 
 class ProviderQuerySet(TenantQuerySet):
+    cache_resource = "providers"
+
     def active(self) -> Self:
         return self.filter(status=ProviderStatus.ACTIVE)
 

@@ -13,6 +13,8 @@ class ProviderViewSet(ResourceViewSet):
 
     serializer_class = ProviderSerializer
     filterset_class = ProviderFilterSet
+    cache_resource = "providers"
+    detail_ttl = "provider_detail"
 
     list_selector = staticmethod(selectors.provider_list)
     create_service = staticmethod(services.provider_create)

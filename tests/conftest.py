@@ -90,3 +90,15 @@ def tenant_a(db) -> Tenant:
 @pytest.fixture
 def tenant_b(db) -> Tenant:
     return build_tenant("Tenant B")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_response_cache():
+    """Each test starts with an empty response cache: the database is rolled back between
+    tests but the cache store (a real Redis in scripts/test) is not, so bump the epoch."""
+    from enterprise.cache.stores import get_store, reset_store
+
+    reset_store()
+    get_store().bump_epoch()
+    yield
+    reset_store()

@@ -119,6 +119,9 @@ class JWTAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[TokenUser, str] | None:
+        verified = getattr(request._request, "_verified_token_user", None)
+        if verified is not None:  # already verified by the response-cache middleware
+            return verified, ""
         header = authentication.get_authorization_header(request)
         if not header:
             return None
@@ -136,6 +139,26 @@ class JWTAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+def authenticate_request_header(request: Any) -> TokenUser | None:
+    """Verify the request's bearer token outside DRF; ``None`` for no or a bad token.
+
+    Used by middleware that must know the tenant before DRF runs. The result is
+    remembered on the request so ``JWTAuthentication`` does not verify twice;
+    failures are left for DRF to answer (401 with the usual body).
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token or " " in token.strip():
+        return None
+    try:
+        claims = decode_token(token.strip())
+        user = TokenUser(scope=scope_from_claims(claims), claims=claims)
+    except exceptions.AuthenticationFailed:
+        return None
+    request._verified_token_user = user
+    return user
 
 
 def issue_token(*, subject: str, role: Role, organization_id: str | None, ttl_seconds: int) -> str:

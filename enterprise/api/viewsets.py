@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from enterprise.api.permissions import request_scope
+from enterprise.cache.policy import CachePolicy
 from enterprise.fields import OBJECT_ID_PATTERN
 from enterprise.tenancy import Scope
 
@@ -40,10 +41,24 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     lookup_value_regex = OBJECT_ID_PATTERN
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
+    #: The cache resource this viewset serves (its generations invalidate list and detail).
+    cache_resource: ClassVar[str]
+    #: TTL name for detail responses (see ``enterprise.cache.conf``).
+    detail_ttl: ClassVar[str]
+
     list_selector: ClassVar[Callable[..., models.QuerySet]]
     create_service: ClassVar[Callable[..., models.Model]]
     update_service: ClassVar[Callable[..., models.Model]]
     destroy_service: ClassVar[Callable[..., models.Model]]
+
+    @classmethod
+    def cache_policy_for(cls, action: str) -> CachePolicy | None:
+        """The response-cache policy of a GET action (list, retrieve, or an ``@cache_response`` action)."""
+        if action == "list":
+            return CachePolicy(cls.cache_resource, (cls.cache_resource,), "list")
+        if action == "retrieve":
+            return CachePolicy(cls.cache_resource, (cls.cache_resource,), cls.detail_ttl)
+        return getattr(getattr(cls, action, None), "cache_policy", None)
 
     @property
     def scope(self) -> Scope:

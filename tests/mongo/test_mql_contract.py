@@ -181,17 +181,14 @@ def test_summary_counts_are_grouped_on_the_organization(captured_pipelines):
     assert _equality_fields(query.pipeline[0]["$match"]) == {"_id"}
 
 
-def test_related_loader_fetches_a_batch_in_one_in_query(captured_pipelines):
+def test_embedded_objects_are_fetched_in_one_in_query(captured_pipelines):
     from bson import ObjectId
 
-    from clinics.models import Clinic
-    from enterprise.loaders import RelatedLoader
+    from clinics.cache import get_clinics_cached
     from enterprise.tenancy import Role, Scope
 
     scope = Scope(role=Role.MEMBER, organization_id=ORG, subject="t")
-    loader = RelatedLoader(Clinic.objects.for_scope(scope))
-    loader.load_many([OTHER, ORG, OTHER])
-    loader.load_many([ORG])  # memoised: no second query
+    get_clinics_cached(scope=scope, ids=[OTHER, ORG, OTHER])
     (query,) = captured_pipelines
     clauses = query.pipeline[0]["$match"]["$and"]
     assert {"organization_id": ObjectId(ORG)} in clauses

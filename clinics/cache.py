@@ -1,0 +1,28 @@
+"""Cached getters for clinic representations (used to embed clinics in assignment views)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from clinics.models import Clinic
+from clinics.serializers import ClinicSerializer
+from enterprise.cache.conf import ttl
+from enterprise.cache.objects import cached_representations
+from enterprise.tenancy import Scope
+
+
+def get_clinics_cached(*, scope: Scope, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``{id: representation}`` for the clinics among ``ids`` the scope may see (one query for all misses)."""
+
+    def load(missing: list[str]) -> dict[str, dict[str, Any]]:
+        rows = Clinic.objects.for_scope(scope).filter(pk__in=missing).order_by()
+        return {row.pk: ClinicSerializer(row).data for row in rows}
+
+    return cached_representations(
+        scope=scope, resource="clinics", ids=ids, load=load, ttl_seconds=ttl("clinic_detail")
+    )
+
+
+def get_clinic_cached(*, scope: Scope, clinic_id: str) -> dict[str, Any] | None:
+    return get_clinics_cached(scope=scope, ids=[clinic_id]).get(clinic_id)

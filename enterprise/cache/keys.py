@@ -1,0 +1,89 @@
+"""Cache key builders. A key cannot be built without a tenant scope.
+
+Layout (prefix ``dos`` by default):
+
+* ``dos:g:epoch``: global generation, bumped by ``clear_cache --all``;
+* ``dos:g:<scope>:<resource>``: generation of one resource within one scope,
+  ``<scope>`` being ``org:<id>`` or ``platform`` (bumped by writes), or ``all``
+  (bumped only by ``clear_cache --resource R``, reaching every tenant at once);
+* ``dos:r:<scope>:<digest>|<gen>.<gen>...``: a cached response; the digest
+  covers method, host, path, normalised query and representation;
+* ``dos:o:<scope>:<resource>:<id>|<gen>``: a cached object representation;
+* ``dos:stats``: hit / miss / stale / set / invalidation counters per resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode
+
+from enterprise.cache.conf import cache_settings
+from enterprise.tenancy import Scope
+
+RESOURCES = ("organizations", "clinics", "providers", "assignments")
+
+
+class MissingScopeError(ValueError):
+    """Raised when a cache key is requested without a tenant scope."""
+
+
+def _prefix() -> str:
+    return cache_settings()["KEY_PREFIX"]
+
+
+def scope_token(scope: Scope | None) -> str:
+    if scope is None:
+        raise MissingScopeError(
+            "cache keys need an explicit scope (use Scope.platform() for platform reads)"
+        )
+    return scope.cache_key
+
+
+def epoch_key() -> str:
+    return f"{_prefix()}:g:epoch"
+
+
+def generation_key(scope_key: str, resource: str) -> str:
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown cache resource {resource!r}")
+    return f"{_prefix()}:g:{scope_key}:{resource}"
+
+
+def generation_keys(scope: Scope | None, resources: tuple[str, ...]) -> list[str]:
+    """Every generation a response of ``resources`` read in ``scope`` depends on.
+
+    The epoch, then per resource its every-tenant key and the scope's own key.
+    """
+    token = scope_token(scope)
+    keys = [epoch_key()]
+    for resource in resources:
+        keys += [generation_key("all", resource), generation_key(token, resource)]
+    return keys
+
+
+def normalised_query(query_string: str) -> str:
+    """Query parameters sorted, blank values kept: ``b=2&a=1`` and ``a=1&b=2`` share an entry."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    return urlencode(sorted(pairs))
+
+
+def response_key_base(
+    scope: Scope | None, *, host: str, path: str, query_string: str, representation: str
+) -> str:
+    """The generation-free part of a response key (generations are appended at lookup)."""
+    token = scope_token(scope)
+    material = "\n".join((host, path.rstrip("/"), normalised_query(query_string), representation))
+    digest = hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"{_prefix()}:r:{token}:{digest}"
+
+
+def object_key_base(scope: Scope | None, resource: str, object_id: str) -> str:
+    return f"{_prefix()}:o:{scope_token(scope)}:{resource}:{object_id}"
+
+
+def stats_key() -> str:
+    return f"{_prefix()}:stats"
+
+
+def with_generations(base: str, generations: list[str]) -> str:
+    return f"{base}|{'.'.join(generations)}"

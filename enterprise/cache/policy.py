@@ -1,0 +1,45 @@
+"""Which GET endpoints are cached, what they depend on, and for how long."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from enterprise.cache.keys import RESOURCES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """``resource`` names the stats bucket; ``depends_on`` the generations that invalidate the entry."""
+
+    resource: str
+    depends_on: tuple[str, ...]
+    ttl: str
+
+    def __post_init__(self) -> None:
+        unknown = set(self.depends_on) - set(RESOURCES)
+        if unknown or self.resource not in RESOURCES:
+            raise ValueError(f"unknown cache resources: {sorted(unknown) or self.resource}")
+
+
+def cache_response(*, resource: str, depends_on: tuple[str, ...], ttl: str) -> Callable[[F], F]:
+    """Mark a viewset action's GET responses as cacheable under this policy."""
+
+    def mark(func: F) -> F:
+        func.cache_policy = CachePolicy(resource, depends_on, ttl)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def policy_for_view(view_func: Any) -> CachePolicy | None:
+    """The policy of the viewset action a resolved URL routes GET to, if any."""
+    cls = getattr(view_func, "cls", None)
+    actions = getattr(view_func, "actions", None)
+    if cls is None or not actions or "get" not in actions:
+        return None
+    resolver = getattr(cls, "cache_policy_for", None)
+    return resolver(actions["get"]) if resolver else None

@@ -1,0 +1,464 @@
+"""The response cache: never stale after a write, never shared across tenants, zero queries on a hit.
+
+Runs against the store the environment configures: the real Redis that
+``scripts/test`` starts (``REDIS_URL``), or the local store without it. The
+outage tests start a Redis server of their own so they can stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assignments.models import ProviderClinicAssignment
+from clinics.models import Clinic
+from enterprise.cache import stores
+from enterprise.cache.conf import cache_settings
+from enterprise.cache.keys import MissingScopeError, generation_keys, response_key_base
+from organizations.models import Organization
+from providers.models import Provider
+
+pytestmark = pytest.mark.django_db
+
+
+@contextlib.contextmanager
+def cache_disabled():
+    previous = getattr(settings, "RESPONSE_CACHE", {})
+    settings.RESPONSE_CACHE = {**previous, "ENABLED": False}
+    cache_settings.cache_clear()
+    try:
+        yield
+    finally:
+        settings.RESPONSE_CACHE = previous
+        cache_settings.cache_clear()
+
+
+def endpoints(t) -> list[str]:
+    c0, c1 = t.clinics
+    p0, p1 = t.providers
+    return [
+        "/api/v1/organizations",
+        f"/api/v1/organizations/{t.id}",
+        f"/api/v1/organizations/{t.id}/summary",
+        "/api/v1/clinics",
+        f"/api/v1/clinics?status=active&organizationId={t.id}",
+        f"/api/v1/clinics/{c0.pk}",
+        "/api/v1/providers",
+        f"/api/v1/providers/{p0.pk}",
+        "/api/v1/assignments",
+        "/api/v1/assignments?isActive=true",
+        f"/api/v1/assignments/{t.assignments[0].pk}",
+        f"/api/v1/assignments/provider/{p0.pk}/clinics",
+        f"/api/v1/assignments/provider/{p1.pk}/clinics",
+        f"/api/v1/assignments/clinic/{c0.pk}/staff",
+        f"/api/v1/assignments/clinic/{c1.pk}/staff",
+    ]
+
+
+def _bodies(client, urls) -> dict[str, tuple[int, bytes]]:
+    return {url: (r.status_code, r.content) for url in urls if (r := client.get(url))}
+
+
+def _writable(representation: dict) -> dict:
+    read_only = {"id", "createdAt", "updatedAt", "organizationId", "endedAt"}
+    return {k: v for k, v in representation.items() if k not in read_only}
+
+
+# One write of each kind per resource: (kind, resource) -> function(tenant, admin client)
+def _api_create(resource: str, t) -> None:
+    bodies = {
+        "organizations": {"name": "Brand New", "slug": "brand-new"},
+        "clinics": {"name": "Fresh Clinic", "code": "FRESH"},
+        "providers": {"firstName": "Nia", "lastName": "Fresh"},
+        "assignments": {
+            "providerId": t.providers[1].pk,
+            "clinicId": t.clinics[1].pk,
+            "role": "manager",
+        },
+    }
+    client = t.platform if resource == "organizations" else t.admin
+    response = client.post(f"/api/v1/{resource}", bodies[resource], format="json")
+    assert response.status_code == 201, response.content
+
+
+TARGET = {
+    "organizations": (lambda t: t.organization, "name", "Renamed Group"),
+    "clinics": (lambda t: t.clinics[0], "name", "Renamed Clinic"),
+    "providers": (lambda t: t.providers[0], "last_name", "Renamed"),
+    "assignments": (lambda t: t.assignments[0], "role", "manager"),
+}
+
+
+def _api_put(resource: str, t) -> None:
+    obj, field, value = TARGET[resource][0](t), *TARGET[resource][1:]
+    body = _writable(t.admin.get(f"/api/v1/{resource}/{obj.pk}").json())
+    camel = {"last_name": "lastName"}.get(field, field)
+    body[camel] = value
+    response = t.admin.put(f"/api/v1/{resource}/{obj.pk}", body, format="json")
+    assert response.status_code == 200, response.content
+
+
+def _api_patch(resource: str, t) -> None:
+    obj, field, value = TARGET[resource][0](t), *TARGET[resource][1:]
+    camel = {"last_name": "lastName"}.get(field, field)
+    response = t.admin.patch(f"/api/v1/{resource}/{obj.pk}", {camel: value}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def _api_delete(resource: str, t) -> None:
+    obj = TARGET[resource][0](t)
+    client = t.platform if resource == "organizations" else t.admin
+    assert client.delete(f"/api/v1/{resource}/{obj.pk}").status_code == 200
+
+
+def _bulk_update(resource: str, t) -> None:
+    obj, field, value = TARGET[resource][0](t), *TARGET[resource][1:]
+    obj = type(obj).objects.get(pk=obj.pk)
+    setattr(obj, field, value)
+    assert type(obj).objects.bulk_update([obj], [field]) == 1
+
+
+def _queryset_update(resource: str, t) -> None:
+    obj, field, value = TARGET[resource][0](t), *TARGET[resource][1:]
+    assert type(obj).objects.filter(pk=obj.pk).update(**{field: value}) == 1
+
+
+def _bulk_create(resource: str, t) -> None:
+    model = {
+        "organizations": Organization,
+        "clinics": Clinic,
+        "providers": Provider,
+        "assignments": ProviderClinicAssignment,
+    }[resource]
+    org = t.organization
+    obj = {
+        "organizations": lambda: Organization(name="Bulk", slug="bulk"),
+        "clinics": lambda: Clinic(organization=org, name="Bulk", code="BULK"),
+        "providers": lambda: Provider(organization=org, first_name="B", last_name="Ulk"),
+        "assignments": lambda: ProviderClinicAssignment(
+            organization=org, provider=t.providers[1], clinic=t.clinics[1], role="assistant"
+        ),
+    }[resource]()
+    model.objects.bulk_create([obj])
+
+
+WRITES = {
+    "create": _api_create,
+    "put": _api_put,
+    "patch": _api_patch,
+    "delete": _api_delete,
+    "bulk_create": _bulk_create,
+    "bulk_update": _bulk_update,
+    "queryset_update": _queryset_update,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WRITES))
+@pytest.mark.parametrize("resource", ["organizations", "clinics", "providers", "assignments"])
+def test_the_next_get_after_any_write_equals_an_uncached_read(
+    api, tenant_a, tenant_b, resource, kind
+):
+    tenant_a.admin = api("org_admin", tenant_a.id)
+    tenant_a.platform = api("platform_admin")
+    readers = {"member": api("member", tenant_a.id), "platform": tenant_a.platform}
+    urls = endpoints(tenant_a)
+    for client in readers.values():  # warm every endpoint twice: the second read is a hit
+        _bodies(client, urls)
+        assert client.get(urls[3])["X-Cache"] == "HIT"
+
+    WRITES[kind](resource, tenant_a)
+
+    for name, client in readers.items():
+        cached = _bodies(client, urls)
+        with cache_disabled():
+            fresh = _bodies(client, urls)
+        stale = [url for url in urls if cached[url] != fresh[url]]
+        assert not stale, f"{name} read stale responses after {kind} on {resource}: {stale}"
+
+
+def test_a_hit_performs_zero_database_queries(api, tenant_a, django_assert_num_queries):
+    client = api("member", tenant_a.id)
+    for url in endpoints(tenant_a):
+        first = client.get(url)
+        assert first["X-Cache"] == "MISS" and first.status_code == 200, url
+        with django_assert_num_queries(0):
+            second = client.get(url)
+        assert second["X-Cache"] == "HIT", url
+        assert second.content == first.content
+        assert second["Content-Type"] == "application/json"
+
+
+def test_two_tenants_never_share_an_entry(api, tenant_a, tenant_b):
+    a, b = api("member", tenant_a.id), api("member", tenant_b.id)
+    for url in [
+        "/api/v1/clinics",
+        "/api/v1/providers?limit=5",
+        "/api/v1/assignments",
+        "/api/v1/organizations",
+    ]:
+        body_a, body_b = a.get(url).content, b.get(url).content
+        assert b.get(url)["X-Cache"] == "HIT"
+        assert a.get(url).content == body_a and b.get(url).content == body_b
+        assert body_a != body_b
+        for obj_id in tenant_b.object_ids():
+            assert obj_id.encode() not in body_a
+
+
+def test_errors_and_unauthenticated_requests_are_not_cached(api, tenant_a, client):
+    assert client.get("/api/v1/clinics").status_code == 401
+    assert client.get("/api/v1/clinics").status_code == 401
+    member = api("member", tenant_a.id)
+    missing = f"/api/v1/clinics/{'a' * 24}"
+    assert member.get(missing).status_code == 404
+    assert member.get(missing)["X-Cache"] == "MISS"
+
+
+def test_key_builder_refuses_a_missing_scope():
+    with pytest.raises(MissingScopeError):
+        response_key_base(None, host="h", path="/p", query_string="", representation="json")
+    with pytest.raises(MissingScopeError):
+        generation_keys(None, ("clinics",))
+
+
+def test_query_order_does_not_split_entries(api, tenant_a):
+    client = api("member", tenant_a.id)
+    client.get("/api/v1/clinics?status=active&limit=5")
+    assert client.get("/api/v1/clinics?limit=5&status=active")["X-Cache"] == "HIT"
+
+
+def test_clear_cache_command_invalidates_by_scope(api, tenant_a, tenant_b, capsys):
+    a, b = api("member", tenant_a.id), api("member", tenant_b.id)
+    for client in (a, b):
+        client.get("/api/v1/clinics")
+    call_command("clear_cache", "--resource", "clinics", "--org", tenant_a.id)
+    assert a.get("/api/v1/clinics")["X-Cache"] == "MISS"
+    assert b.get("/api/v1/clinics")["X-Cache"] == "HIT"
+    call_command("clear_cache", "--resource", "clinics")
+    assert b.get("/api/v1/clinics")["X-Cache"] == "MISS"
+    call_command("clear_cache", "--all")
+    assert a.get("/api/v1/clinics")["X-Cache"] == "MISS"
+    assert "generation key" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stampede_on_an_expired_hot_key_rebuilds_once(api, tenant_a, monkeypatch, settings):
+    from clinics.views import ClinicViewSet
+
+    settings.RESPONSE_CACHE = {**settings.RESPONSE_CACHE, "TTL": {"list": 1}}
+    cache_settings.cache_clear()
+    client = api("member", tenant_a.id)
+    assert client.get("/api/v1/clinics")["X-Cache"] == "MISS"
+    time.sleep(1.1)  # soft-expired, still inside the stale grace
+
+    calls = []
+    original = ClinicViewSet.list_selector
+
+    def counting_selector(**kwargs):
+        calls.append(1)
+        time.sleep(0.2)  # a slow rebuild: the other requests arrive while it runs
+        return original(**kwargs)
+
+    monkeypatch.setattr(ClinicViewSet, "list_selector", staticmethod(counting_selector))
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(20)
+
+    def worker() -> None:
+        barrier.wait(timeout=10)
+        response = api("member", tenant_a.id).get("/api/v1/clinics")
+        results.append((response.status_code, response["X-Cache"]))
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 20 and {status for status, _ in results} == {200}
+    assert len(calls) <= 1
+    assert sum(1 for _, x in results if x == "STALE") >= 18
+
+
+# --- Redis outages ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, tmp_path) -> None:
+        self.port = _free_port()
+        self.tmp_path = tmp_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis(tmp_path, monkeypatch):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/test installs it)")
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    server = RedisServer(tmp_path)
+    server.start()
+    client = redis.Redis(
+        port=server.port,
+        socket_timeout=0.2,
+        socket_connect_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+    )
+    store = stores.RedisStore(client)
+    monkeypatch.setattr(stores, "_store", store)
+    monkeypatch.setattr(
+        settings, "RESPONSE_CACHE", {**settings.RESPONSE_CACHE, "ERROR_BACKOFF": 0.3}
+    )
+    cache_settings.cache_clear()
+    yield server, store
+    server.stop()
+
+
+def test_redis_stopped_every_endpoint_answers_from_the_database_then_hits_resume(
+    api, tenant_a, own_redis, caplog
+):
+    server, store = own_redis
+    client = api("member", tenant_a.id)
+    urls = endpoints(tenant_a)
+    expected = _bodies(client, urls)
+    assert client.get(urls[0])["X-Cache"] == "HIT"
+
+    server.stop()
+    with caplog.at_level("WARNING", logger="enterprise.cache"):
+        for _ in range(3):
+            for url in urls:
+                response = client.get(url)
+                assert (response.status_code, response.content) == expected[url], url
+                assert response["X-Cache"] == "MISS"
+    outage_lines = [r for r in caplog.records if "cache store unavailable" in r.getMessage()]
+    assert len(outage_lines) == 1, "the outage is logged once per interval, not per request"
+    assert store.gate.errors >= 1
+
+    # A write during the outage must not be lost from the cache's point of view.
+    assert (
+        api("org_admin", tenant_a.id)
+        .patch(
+            f"/api/v1/clinics/{tenant_a.clinics[0].pk}", {"name": "During outage"}, format="json"
+        )
+        .status_code
+        == 200
+    )
+    server.start()
+    time.sleep(0.35)  # past the back-off window
+    assert client.get(urls[3])["X-Cache"] == "MISS"
+    hit = client.get(urls[3])
+    assert hit["X-Cache"] == "HIT"
+    assert b"During outage" in client.get(f"/api/v1/clinics/{tenant_a.clinics[0].pk}").content
+
+
+def test_redis_hung_costs_at_most_a_socket_timeout_then_backs_off(api, tenant_a, own_redis):
+    server, store = own_redis
+    client = api("member", tenant_a.id)
+    client.get("/api/v1/clinics")
+    server.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            assert client.get("/api/v1/clinics").status_code == 200
+        elapsed = time.monotonic() - started
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    # One socket timeout (0.2 s) opens the back-off; the other nine requests skip Redis.
+    assert elapsed < 2.0, elapsed
+    assert store.gate.errors >= 1
+
+
+def test_local_store_is_coherent_across_processes(tmp_path):
+    """Two worker processes without Redis: a write through one is never served stale by the other."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from enterprise.cache.stores import LocalStore\n"
+        "from enterprise.cache.entries import CachedResponse, now_ms\n"
+        "store = LocalStore(Path(sys.argv[2]), 10)\n"
+        "gens = ['g:epoch', 'g:org:x:clinics']\n"
+        "lookup = store.lookup(gens, 'r:org:x:abc', 'clinics')\n"
+        "print(lookup.key)\n"
+    )
+
+    def key_seen_by_other_process() -> str:
+        import sys
+
+        out = subprocess.run(
+            [sys.executable, str(script), str(settings.BASE_DIR), str(tmp_path / "gens")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    local = stores.LocalStore(tmp_path / "gens", 10)
+    before = key_seen_by_other_process()
+    assert before == local.lookup(["g:epoch", "g:org:x:clinics"], "r:org:x:abc", "clinics").key
+    local.bump(["g:org:x:clinics"], ["clinics"])
+    after = key_seen_by_other_process()
+    assert after != before
+    assert after == local.lookup(["g:epoch", "g:org:x:clinics"], "r:org:x:abc", "clinics").key
+
+
+def test_cache_hits_reach_the_store_counters(api, tenant_a):
+    client = api("member", tenant_a.id)
+    client.get("/api/v1/providers")
+    client.get("/api/v1/providers")
+    counters = stores.get_store().counters()
+    assert counters.get("providers:hit", 0) >= 1 and counters.get("providers:miss", 0) >= 1
+    assert CaptureQueriesContext(connection) is not None
