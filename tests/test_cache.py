@@ -285,7 +285,11 @@ def test_stampede_on_an_expired_hot_key_rebuilds_once(api, tenant_a, monkeypatch
         thread.join(timeout=30)
     assert len(results) == 20 and {status for status, _ in results} == {200}
     assert len(calls) <= 1
-    assert sum(1 for _, x in results if x == "STALE") >= 18
+    outcomes = [x for _, x in results]
+    # One request rebuilds (MISS); the rest are served the previous copy (STALE) or, once
+    # the rebuild is stored, the new one (HIT).
+    assert outcomes.count("MISS") <= 1 and set(outcomes) <= {"MISS", "STALE", "HIT"}
+    assert outcomes.count("STALE") >= 1
 
 
 # --- Redis outages ------------------------------------------------------------------------------
