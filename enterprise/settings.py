@@ -72,11 +72,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Stores cacheable GET responses (and answers hits when no WSGI layer ran, e.g. the
+    # test client). First, so the stored entry carries every header the stack adds.
+    "enterprise.cache.middleware.ResponseCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "enterprise.api.middleware.RequestBodyLimitMiddleware",
-    # Cached GET responses are answered here, before sessions, CSRF and DRF.
-    "enterprise.cache.middleware.ResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,7 +138,9 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": env_int("REDIS_SOCKET_TIMEOUT_MS", 200) / 1000,
                 "CONNECTION_POOL_KWARGS": {
                     "max_connections": env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1),
-                    "retry": Retry(NoBackoff(), 0),
+                    # One immediate retry heals a pooled connection a Redis restart
+                    # broke; more would multiply the socket timeout of a hung server.
+                    "retry": Retry(NoBackoff(), 1),
                     "health_check_interval": 30,
                 },
                 "IGNORE_EXCEPTIONS": True,

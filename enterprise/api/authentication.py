@@ -11,6 +11,7 @@ list is fixed by the key, never read from the token.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,30 +142,50 @@ class JWTAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
-def authenticate_request_header(request: Any) -> TokenUser | None:
-    """Verify the request's bearer token outside DRF; ``None`` for no or a bad token.
+_VERIFIED_MAX = 10_000
+_verified: dict[str, tuple[object, TokenUser]] = {}
 
-    Used by middleware that must know the tenant before DRF runs. The result is
-    remembered on the request so ``JWTAuthentication`` does not verify twice;
-    failures are left for DRF to answer (401 with the usual body).
+
+def verify_bearer_header(header: str) -> TokenUser | None:
+    """Verify ``Bearer <token>`` outside DRF; ``None`` for no or a bad token.
+
+    Used before DRF runs (the response cache must know the tenant). A token
+    verified once is remembered per process until its ``exp``, so a hot
+    client's requests skip the signature check; failures are left for DRF to
+    answer with the usual 401.
     """
-    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token or " " in token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
         return None
+    key = verification_key()[0]
+    remembered = _verified.get(token)
+    if remembered is not None:
+        verified_with, user = remembered
+        if verified_with is key and user.claims["exp"] > time.time():
+            return user
+        _verified.pop(token, None)
     try:
-        claims = decode_token(token.strip())
+        claims = decode_token(token)
         user = TokenUser(scope=scope_from_claims(claims), claims=claims)
     except exceptions.AuthenticationFailed:
         return None
-    request._verified_token_user = user
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[token] = (key, user)
+    return user
+
+
+def authenticate_request_header(request: Any) -> TokenUser | None:
+    """``verify_bearer_header`` for a Django request; remembers the result for ``JWTAuthentication``."""
+    user = verify_bearer_header(request.META.get("HTTP_AUTHORIZATION", ""))
+    if user is not None:
+        request._verified_token_user = user
     return user
 
 
 def issue_token(*, subject: str, role: Role, organization_id: str | None, ttl_seconds: int) -> str:
     """Sign a token with the configured HS256 secret or ``JWT_PRIVATE_KEY_FILE`` (for scripts and tests)."""
-    import time
-
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,

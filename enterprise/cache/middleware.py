@@ -1,12 +1,10 @@
-"""Response caching for the API's GET endpoints, answered before the rest of the stack.
+"""Response caching for the API's GET endpoints: the store step, and the lookup when no WSGI layer ran.
 
-For a GET the middleware resolves the route to its viewset action and that
-action's ``CachePolicy``, authenticates the bearer token (the same verifier
-DRF uses; the result is handed on so DRF does not verify twice), and looks the
-response up in one store round trip. A hit is written straight out: no
-session, CSRF, DRF, database or rendering work. Anything it cannot decide
-(no policy, no or bad token, browsable API) goes down the normal stack, which
-answers as usual.
+Under gunicorn, ``enterprise.cache.wsgi.CachedResponseWSGI`` answers hits
+before Django and hands misses down with their lookup; this middleware then
+stores the rendered response. Under Django's test client or another server
+that calls the bare Django application, the middleware does the lookup
+itself and answers hits the same way (same ``prepare()``, same entries).
 
 Correctness rests on the order: generations are read *before* the view runs,
 and the entry is stored under those generations, so a write that lands while
@@ -15,31 +13,15 @@ the view runs makes the new entry unreachable rather than stale.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
 
-from enterprise.api.authentication import authenticate_request_header
-from enterprise.cache.conf import cache_settings, ttl
+from enterprise.cache.conf import ttl
 from enterprise.cache.entries import CachedResponse, now_ms
-from enterprise.cache.keys import generation_keys, response_key_base
-from enterprise.cache.policy import policy_for_view
+from enterprise.cache.gate import PER_REQUEST_HEADERS, Prepared, prepare, wsgi_host
 from enterprise.cache.stores import HIT, MISS, REBUILD, STALE, WAIT, Lookup, get_store
-
-API_PREFIX = "/api/v1/"
-
-
-def _hit_response(entry: CachedResponse, state: str) -> HttpResponse:
-    response = HttpResponse(entry.body, status=entry.status, content_type=entry.content_type)
-    for name, value in entry.headers.items():
-        response[name] = value
-    response["X-Cache"] = "STALE" if state == STALE else "HIT"
-    if state == STALE:
-        response["Age"] = str(entry.age_seconds)
-    return response
+from enterprise.cache.wsgi import ENVIRON_KEY, entry_headers, wait_for_entry
 
 
 class ResponseCacheMiddleware:
@@ -47,42 +29,25 @@ class ResponseCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET" or not request.path_info.startswith(API_PREFIX):
+        if request.method != "GET":
             return self.get_response(request)
-        if not cache_settings()["ENABLED"]:
-            return self.get_response(request)
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return self.get_response(request)
-        policy = policy_for_view(match.func)
-        if policy is None:
-            return self.get_response(request)
-        if settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", ""):
-            return self.get_response(request)  # the browsable API is never cached
-        user = authenticate_request_header(request)
-        if user is None:
-            return self.get_response(request)
-
-        store = get_store()
-        scope = user.scope
-        base = response_key_base(
-            scope,
-            host=request.get_host(),
-            path=request.path_info,
-            query_string=request.META.get("QUERY_STRING", ""),
-            representation="json",
-        )
-        lookup = store.lookup(generation_keys(scope, policy.depends_on), base, policy.resource)
-        if lookup is not None:
-            if lookup.state in (HIT, STALE):
-                return _hit_response(lookup.entry, lookup.state)
-            if lookup.state == WAIT:
-                entry = self._wait_for(store, lookup)
-                if entry is not None:
-                    store.count(policy.resource, "hit_after_wait")
-                    return _hit_response(entry, HIT)
-
+        handed_down = request.environ.get(ENVIRON_KEY)
+        if handed_down is not None:
+            prepared, lookup = handed_down
+        else:
+            prepared = prepare(
+                path=request.path_info,
+                query_string=request.META.get("QUERY_STRING", ""),
+                host=wsgi_host(request.META),
+                authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+                accept=request.META.get("HTTP_ACCEPT", ""),
+            )
+            if prepared is None:
+                return self.get_response(request)
+            lookup = self._lookup(prepared)
+            if isinstance(lookup, HttpResponse):
+                return lookup
+        request._verified_token_user = prepared.user  # DRF need not verify the token again
         response = self.get_response(request)
         response["X-Cache"] = "MISS"
         if (
@@ -90,30 +55,42 @@ class ResponseCacheMiddleware:
             and lookup.state in (MISS, REBUILD, WAIT)
             and response.status_code == 200
         ):
-            self._store(store, lookup, response, ttl(policy.ttl), policy.resource)
+            self._store(prepared, lookup, response)
         return response
 
     @staticmethod
-    def _wait_for(store, lookup: Lookup) -> CachedResponse | None:
-        """Another worker is building this entry: poll briefly instead of piling on the database."""
-        deadline = time.monotonic() + cache_settings()["WAIT_MS"] / 1000
-        while time.monotonic() < deadline:
-            time.sleep(0.015)
-            entry = store.fetch(lookup.key)
-            if entry is not None:
-                return entry
-        return None
+    def _lookup(prepared: Prepared) -> Lookup | HttpResponse | None:
+        store = get_store()
+        lookup = store.lookup(prepared.gen_keys, prepared.base, prepared.policy.resource)
+        if lookup is None:
+            return None
+        entry, state = lookup.entry, lookup.state
+        if state == WAIT:
+            entry, state = wait_for_entry(store, lookup), HIT
+        if entry is None or state not in (HIT, STALE):
+            return lookup
+        response = HttpResponse(entry.body, status=entry.status)
+        for name, value in entry_headers(entry, state):
+            response[name] = value
+        return response
 
     @staticmethod
-    def _store(store, lookup: Lookup, response: HttpResponse, seconds: int, resource: str) -> None:
+    def _store(prepared: Prepared, lookup: Lookup, response: HttpResponse) -> None:
         if response.streaming:
             return
+        seconds = ttl(prepared.policy.ttl)
         created = now_ms()
+        headers = {
+            name: value
+            for name, value in response.items()
+            if name.lower() not in PER_REQUEST_HEADERS and name.lower() != "content-type"
+        }
         entry = CachedResponse(
             status=response.status_code,
             content_type=response["Content-Type"],
             body=response.content,
             fresh_until_ms=created + seconds * 1000,
             created_ms=created,
+            headers=headers,
         )
-        store.save(lookup.key, entry, seconds, resource)
+        get_store().save(lookup.key, entry, seconds, prepared.policy.resource)

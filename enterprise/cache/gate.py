@@ -1,0 +1,71 @@
+"""Deciding whether a GET may be answered from the cache, shared by the WSGI layer and the middleware.
+
+``prepare()`` needs only the raw request line and headers: it resolves the
+route to its ``CachePolicy`` (memoised per path), verifies the bearer token
+(memoised per token until it expires), and builds the scope-bound key base and
+generation keys. It returns ``None`` whenever the normal stack must decide
+(no policy, no or bad token, browsable API, caching disabled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+from enterprise.api.authentication import TokenUser, verify_bearer_header
+from enterprise.cache.conf import cache_settings
+from enterprise.cache.keys import generation_keys, response_key_base
+from enterprise.cache.policy import CachePolicy, policy_for_view
+
+API_PREFIX = "/api/v1/"
+# Response headers that belong to one request, never to a cached entry.
+PER_REQUEST_HEADERS = frozenset(
+    {"set-cookie", "x-request-id", "x-cache", "age", "date", "content-length"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    policy: CachePolicy
+    user: TokenUser
+    base: str
+    gen_keys: list[str]
+
+
+@lru_cache(maxsize=4096)
+def _policy_for_path(path: str) -> CachePolicy | None:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return policy_for_view(match.func)
+
+
+def prepare(
+    *, path: str, query_string: str, host: str, authorization: str, accept: str
+) -> Prepared | None:
+    if not path.startswith(API_PREFIX) or not cache_settings()["ENABLED"]:
+        return None
+    policy = _policy_for_path(path)
+    if policy is None:
+        return None
+    if settings.DEBUG and "text/html" in accept:
+        return None  # the browsable API is never cached
+    user = verify_bearer_header(authorization)
+    if user is None:
+        return None
+    base = response_key_base(
+        user.scope, host=host, path=path, query_string=query_string, representation="json"
+    )
+    return Prepared(policy, user, base, generation_keys(user.scope, policy.depends_on))
+
+
+def wsgi_host(environ: dict) -> str:
+    """The host as the key sees it (Django validates it against ALLOWED_HOSTS on the miss path)."""
+    return (
+        environ.get("HTTP_HOST")
+        or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    )
