@@ -490,7 +490,20 @@ def _wsgi_get(path: str, token: str) -> tuple[str, dict[str, str], bytes]:
         "wsgi.url_scheme": "http",
         "wsgi.errors": io.StringIO(),
     }
-    body = b"".join(application(environ, start_response))
+    # As Django's test client does: keep the test's database connection open across the request.
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = application(environ, start_response)
+        body = b"".join(response)
+        if hasattr(response, "close"):
+            response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return captured["status"], captured["headers"], body
 
 
