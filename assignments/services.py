@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -64,7 +65,11 @@ def assignment_create(*, scope: Scope, data: Mapping[str, Any]) -> ProviderClini
 
 
 def assignment_update(
-    *, scope: Scope, instance: ProviderClinicAssignment, data: Mapping[str, Any]
+    *,
+    scope: Scope,
+    instance: ProviderClinicAssignment,
+    data: Mapping[str, Any],
+    expected_updated_at: datetime | None = None,
 ) -> ProviderClinicAssignment:
     """Change role, primary flag, start date or active state; provider and clinic never change.
 
@@ -77,15 +82,28 @@ def assignment_update(
         instance.ended_at = None if instance.is_active else now_ms()
         changed += ["is_active", "ended_at"]
     full_clean_or_raise(instance, exclude=["provider", "clinic", "organization"])
-    return save_or_conflict(instance, update_fields=changed, explain_conflict=_active_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=changed,
+        explain_conflict=_active_conflict,
+        expected_updated_at=expected_updated_at,
+    )
 
 
-def assignment_end(*, scope: Scope, instance: ProviderClinicAssignment) -> ProviderClinicAssignment:
+def assignment_end(
+    *,
+    scope: Scope,
+    instance: ProviderClinicAssignment,
+    expected_updated_at: datetime | None = None,
+) -> ProviderClinicAssignment:
     """End the assignment (``is_active`` false, ``ended_at`` now). Idempotent."""
     if not instance.is_active:
         return instance
     instance.is_active = False
     instance.ended_at = now_ms()
     return save_or_conflict(
-        instance, update_fields=["is_active", "ended_at"], explain_conflict=_active_conflict
+        instance,
+        update_fields=["is_active", "ended_at"],
+        explain_conflict=_active_conflict,
+        expected_updated_at=expected_updated_at,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from clinics.models import Clinic, ClinicStatus
@@ -45,16 +46,34 @@ def clinic_create(*, scope: Scope, data: Mapping[str, Any]) -> Clinic:
     return save_or_conflict(clinic, explain_conflict=_code_conflict)
 
 
-def clinic_update(*, scope: Scope, instance: Clinic, data: Mapping[str, Any]) -> Clinic:
+def clinic_update(
+    *,
+    scope: Scope,
+    instance: Clinic,
+    data: Mapping[str, Any],
+    expected_updated_at: datetime | None = None,
+) -> Clinic:
     """Change the given fields; the organization of a clinic never changes."""
     changed = apply_changes(instance, data, allowed=CLINIC_FIELDS)
     full_clean_or_raise(instance, exclude=["organization"])
-    return save_or_conflict(instance, update_fields=changed, explain_conflict=_code_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=changed,
+        explain_conflict=_code_conflict,
+        expected_updated_at=expected_updated_at,
+    )
 
 
-def clinic_archive(*, scope: Scope, instance: Clinic) -> Clinic:
+def clinic_archive(
+    *, scope: Scope, instance: Clinic, expected_updated_at: datetime | None = None
+) -> Clinic:
     """Archive the clinic (kept for history). Idempotent."""
     if instance.status == ClinicStatus.ARCHIVED:
         return instance
     instance.status = ClinicStatus.ARCHIVED
-    return save_or_conflict(instance, update_fields=["status"], explain_conflict=_code_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=["status"],
+        explain_conflict=_code_conflict,
+        expected_updated_at=expected_updated_at,
+    )

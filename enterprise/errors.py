@@ -14,3 +14,7 @@ class ConflictError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+
+class PreconditionFailedError(Exception):
+    """A conditional write (``If-Match``) found the object changed since the client read it (HTTP 412)."""

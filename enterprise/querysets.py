@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Self
 
 from django.db import models
 
+from enterprise.fields import now_ms
 from enterprise.tenancy import Scope
 
 
@@ -40,6 +41,8 @@ class TenantQuerySet(models.QuerySet):
         bump_resources(organization_ids=organization_ids, resources=(self.cache_resource,))
 
     def update(self, **kwargs: Any) -> int:
+        # Every change moves the version, so ETags and Last-Modified follow bulk writes too.
+        kwargs.setdefault("updated_at", now_ms())
         organizations = self._affected_organizations()
         updated = super().update(**kwargs)
         if updated:
@@ -47,6 +50,21 @@ class TenantQuerySet(models.QuerySet):
         return updated
 
     update.alters_data = True
+
+    def update_version(
+        self, instance: models.Model, *, expected_updated_at: Any, **values: Any
+    ) -> int:
+        """Apply ``values`` to ``instance``'s row only if it still has ``expected_updated_at``.
+
+        One conditional ``UPDATE`` (atomic on every backend); bumps the cache
+        generations of the instance's organization when it applied.
+        """
+        updated = models.QuerySet.update(
+            self.filter(pk=instance.pk, updated_at=expected_updated_at), **values
+        )
+        if updated:
+            self._bump([getattr(instance, self.tenant_field)])
+        return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:
         organizations = self._affected_organizations()

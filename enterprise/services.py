@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
-from enterprise.errors import ConflictError
+from enterprise.errors import ConflictError, PreconditionFailedError
 from enterprise.fields import now_ms
 
 M = TypeVar("M", bound=models.Model)
@@ -40,28 +41,49 @@ def full_clean_or_raise(instance: models.Model, *, exclude: Iterable[str] = ()) 
         raise ValidationError({camel_case(k): v for k, v in exc.message_dict.items()}) from None
 
 
+def next_version(previous: datetime | None) -> datetime:
+    """A new ``updated_at``: now, but always after the previous one (ETags and ``If-Match`` rely on it)."""
+    now = now_ms()
+    if previous is not None and now <= previous:
+        return previous + timedelta(milliseconds=1)
+    return now
+
+
 def save_or_conflict(
     instance: M,
     *,
     update_fields: list[str] | None = None,
     explain_conflict: Callable[[M], ConflictError],
+    expected_updated_at: datetime | None = None,
 ) -> M:
     """Save in a savepoint; a unique-index violation becomes the ``ConflictError`` the caller explains.
 
     The database decides uniqueness (two racing requests: one wins, the other
-    gets 409); ``explain_conflict`` only runs on the failure path to name the field.
+    gets 409); ``explain_conflict`` only runs on the failure path to name the
+    field. With ``expected_updated_at`` (an ``If-Match`` write) the update is
+    applied only if the row still has that version, atomically in the database
+    (``UPDATE ... WHERE updated_at = ...``, no transaction needed on MongoDB);
+    otherwise ``PreconditionFailedError`` and nothing changes.
     """
     if update_fields is not None:
-        if not update_fields:
+        if not update_fields and expected_updated_at is None:
             return instance
-        instance.updated_at = now_ms()
+        instance.updated_at = next_version(expected_updated_at or instance.updated_at)
         update_fields = [*update_fields, "updated_at"]
     try:
         with transaction.atomic():
-            instance.save(
-                update_fields=update_fields,
-                force_insert=update_fields is None and instance._state.adding,
-            )
+            if expected_updated_at is not None and update_fields is not None:
+                values = {name: getattr(instance, name) for name in update_fields}
+                updated = type(instance).objects.update_version(
+                    instance, expected_updated_at=expected_updated_at, **values
+                )
+                if not updated:
+                    raise PreconditionFailedError
+            else:
+                instance.save(
+                    update_fields=update_fields,
+                    force_insert=update_fields is None and instance._state.adding,
+                )
     except IntegrityError:
         raise explain_conflict(instance) from None
     return instance

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request ids, ETag/304, gzip and Cache-Control for every response (outermost).
+    "enterprise.api.http_middleware.HttpEfficiencyMiddleware",
     # Stores cacheable GET responses (and answers hits when no WSGI layer ran, e.g. the
     # test client). First, so the stored entry carries every header the stack adds.
     "enterprise.cache.middleware.ResponseCacheMiddleware",
@@ -168,6 +170,9 @@ RESPONSE_CACHE = {
 # is enforced before parsing (413 with the JSON error body).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
+REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 
 # --- Authentication -------------------------------------------------------
 JWT_SECRET = env_str("JWT_SECRET") or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -51,7 +52,11 @@ def organization_create(*, scope: Scope, data: Mapping[str, Any]) -> Organizatio
 
 
 def organization_update(
-    *, scope: Scope, instance: Organization, data: Mapping[str, Any]
+    *,
+    scope: Scope,
+    instance: Organization,
+    data: Mapping[str, Any],
+    expected_updated_at: datetime | None = None,
 ) -> Organization:
     """Change the given fields; a non-platform caller cannot change status or subscription tier."""
     allowed = ORGANIZATION_FIELDS
@@ -72,12 +77,24 @@ def organization_update(
             )
     changed = apply_changes(instance, data, allowed=allowed)
     full_clean_or_raise(instance)
-    return save_or_conflict(instance, update_fields=changed, explain_conflict=_slug_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=changed,
+        explain_conflict=_slug_conflict,
+        expected_updated_at=expected_updated_at,
+    )
 
 
-def organization_archive(*, scope: Scope, instance: Organization) -> Organization:
+def organization_archive(
+    *, scope: Scope, instance: Organization, expected_updated_at: datetime | None = None
+) -> Organization:
     """Archive (never delete): the organization and its data stay readable. Idempotent."""
     if instance.status == OrganizationStatus.ARCHIVED:
         return instance
     instance.status = OrganizationStatus.ARCHIVED
-    return save_or_conflict(instance, update_fields=["status"], explain_conflict=_slug_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=["status"],
+        explain_conflict=_slug_conflict,
+        expected_updated_at=expected_updated_at,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -30,25 +31,46 @@ def provider_create(*, scope: Scope, data: Mapping[str, Any]) -> Provider:
     return save_or_conflict(provider, explain_conflict=_no_conflict)
 
 
-def provider_update(*, scope: Scope, instance: Provider, data: Mapping[str, Any]) -> Provider:
+def provider_update(
+    *,
+    scope: Scope,
+    instance: Provider,
+    data: Mapping[str, Any],
+    expected_updated_at: datetime | None = None,
+) -> Provider:
     """Change the given fields; the organization of a provider never changes."""
     changed = apply_changes(instance, data, allowed=PROVIDER_FIELDS)
     full_clean_or_raise(instance, exclude=["organization"])
-    return save_or_conflict(instance, update_fields=changed, explain_conflict=_no_conflict)
+    return save_or_conflict(
+        instance,
+        update_fields=changed,
+        explain_conflict=_no_conflict,
+        expected_updated_at=expected_updated_at,
+    )
 
 
-def provider_deactivate(*, scope: Scope, instance: Provider) -> Provider:
+def provider_deactivate(
+    *, scope: Scope, instance: Provider, expected_updated_at: datetime | None = None
+) -> Provider:
     """Mark the provider inactive and end every active assignment they hold. Idempotent.
 
     Providers are never deleted: assignments keep pointing at them for history.
+    The provider's own (possibly conditional) update comes first, so a failed
+    ``If-Match`` ends nothing, on MongoDB too where there is no transaction.
     """
     from assignments.models import ProviderClinicAssignment
 
     with transaction.atomic():
-        ProviderClinicAssignment.objects.filter(provider_id=instance.pk, is_active=True).update(
-            is_active=False, ended_at=now_ms(), updated_at=now_ms()
-        )
         if instance.status != ProviderStatus.INACTIVE:
             instance.status = ProviderStatus.INACTIVE
-            save_or_conflict(instance, update_fields=["status"], explain_conflict=_no_conflict)
+            save_or_conflict(
+                instance,
+                update_fields=["status"],
+                explain_conflict=_no_conflict,
+                expected_updated_at=expected_updated_at,
+            )
+        ended = now_ms()
+        ProviderClinicAssignment.objects.filter(provider_id=instance.pk, is_active=True).update(
+            is_active=False, ended_at=ended, updated_at=ended
+        )
     return instance

@@ -24,6 +24,26 @@ from enterprise.errors import ConflictError
 logger = logging.getLogger("enterprise.api")
 
 
+class PreconditionFailed(exceptions.APIException):
+    """412: the ``If-Match`` ETag is not the object's current one; carries the current ETag."""
+
+    status_code = 412
+    default_detail = "The object changed since you read it; fetch it again and retry with its ETag."
+    default_code = "precondition_failed"
+
+    def __init__(self, current_etag: str) -> None:
+        super().__init__()
+        self.current_etag = current_etag
+
+
+class PreconditionRequired(exceptions.APIException):
+    """428: this deployment requires ``If-Match`` on writes (``REQUIRE_IF_MATCH``)."""
+
+    status_code = 428
+    default_detail = "This write needs an If-Match header with the ETag you read."
+    default_code = "precondition_required"
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -58,6 +78,8 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
     exceptions.ParseError: "malformed_request",
+    PreconditionFailed: "precondition_failed",
+    PreconditionRequired: "precondition_required",
 }
 
 
@@ -67,6 +89,8 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
+    if getattr(exc, "current_etag", None):
+        headers["ETag"] = exc.current_etag
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten_messages(exc.detail)
         if not isinstance(fields, dict):

@@ -10,18 +10,25 @@ tenants.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.http import Http404
+from django.utils.http import http_date
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
 from enterprise.api.permissions import request_scope
+from enterprise.api.renderers import FastJSONRenderer
 from enterprise.cache.policy import CachePolicy
+from enterprise.errors import PreconditionFailedError
 from enterprise.fields import OBJECT_ID_PATTERN
+from enterprise.http import if_match_satisfied, strong_etag
 from enterprise.tenancy import Scope
 
 
@@ -57,7 +64,7 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if action == "list":
             return CachePolicy(cls.cache_resource, (cls.cache_resource,), "list")
         if action == "retrieve":
-            return CachePolicy(cls.cache_resource, (cls.cache_resource,), cls.detail_ttl)
+            return CachePolicy(cls.cache_resource, (cls.cache_resource,), cls.detail_ttl, "content")
         return getattr(getattr(cls, action, None), "cache_policy", None)
 
     @property
@@ -79,7 +86,41 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return obj
 
     def _respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(instance).data, status=status_code)
+        response = Response(self.get_serializer(instance).data, status=status_code)
+        response["Last-Modified"] = http_date(instance.updated_at.timestamp())
+        return response
+
+    def current_etag(self, instance: models.Model) -> str:
+        """The strong ETag a GET of this object answers with (hash of its rendered representation)."""
+        return strong_etag(FastJSONRenderer().render(self.get_serializer(instance).data))
+
+    def expected_version(self, instance: models.Model) -> datetime | None:
+        """Check ``If-Match`` against the current ETag; the version a conditional write must find.
+
+        ``None`` when the client sent no ``If-Match`` (allowed unless
+        ``REQUIRE_IF_MATCH``): the write is then unconditional, as old clients expect.
+        """
+        if_match = self.request.headers.get("If-Match", "")
+        if not if_match:
+            if settings.REQUIRE_IF_MATCH:
+                raise PreconditionRequired
+            return None
+        current = self.current_etag(instance)
+        if not if_match_satisfied(if_match, current):
+            raise PreconditionFailed(current)
+        return instance.updated_at
+
+    def _write(
+        self, service: Callable[..., models.Model], instance: models.Model, **kwargs: Any
+    ) -> models.Model:
+        """Run a write service, conditionally when ``If-Match`` was sent; 412 if the object moved meanwhile."""
+        expected = self.expected_version(instance)
+        try:
+            return service(
+                scope=self.scope, instance=instance, expected_updated_at=expected, **kwargs
+            )
+        except PreconditionFailedError:
+            raise PreconditionFailed(self.current_etag(self.get_object())) from None
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer: BaseSerializer = self.get_serializer(data=request.data)
@@ -96,14 +137,12 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         instance = self.get_object()
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        instance = type(self).update_service(
-            scope=self.scope, instance=instance, data=serializer.validated_data
-        )
+        instance = self._write(type(self).update_service, instance, data=serializer.validated_data)
         return self._respond(instance)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        instance = type(self).destroy_service(scope=self.scope, instance=self.get_object())
+        instance = self._write(type(self).destroy_service, self.get_object())
         return self._respond(instance)

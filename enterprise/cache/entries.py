@@ -26,10 +26,19 @@ class CachedResponse:
     fresh_until_ms: int
     created_ms: int
     headers: dict[str, str] = field(default_factory=dict)
+    #: The body is stored gzip-compressed (bodies of 1 KB or more): compressed once at
+    #: store time, sent as is to clients that accept gzip, inflated for the others.
+    gzipped: bool = False
 
     def encode(self) -> bytes:
         header = orjson.dumps(
-            {"s": self.status, "ct": self.content_type, "c": self.created_ms, "h": self.headers}
+            {
+                "s": self.status,
+                "ct": self.content_type,
+                "c": self.created_ms,
+                "h": self.headers,
+                "z": self.gzipped,
+            }
         )
         return b"%013d" % self.fresh_until_ms + header + b"\n" + self.body
 
@@ -45,7 +54,12 @@ class CachedResponse:
             fresh_until_ms=fresh_until,
             created_ms=header["c"],
             headers=header.get("h", {}),
+            gzipped=header.get("z", False),
         )
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("ETag")
 
     @property
     def age_seconds(self) -> int:

@@ -4,7 +4,15 @@ Under gunicorn, ``enterprise.cache.wsgi.CachedResponseWSGI`` answers hits
 before Django and hands misses down with their lookup; this middleware then
 stores the rendered response. Under Django's test client or another server
 that calls the bare Django application, the middleware does the lookup
-itself and answers hits the same way (same ``prepare()``, same entries).
+itself and answers hits the same way (same ``prepare()``, same
+``render_entry()``).
+
+On a miss it sets the ETag (weak, from the generation-bearing key, for lists
+and aggregates; strong, from the body, for details), compresses bodies of
+1 KB or more once for storage and hands the compressed bytes to
+``HttpEfficiencyMiddleware`` so the client's copy is not compressed twice.
+A list revalidation whose ``If-None-Match`` matches the key's ETag is a 304
+before the view runs: no database work.
 
 Correctness rests on the order: generations are read *before* the view runs,
 and the entry is stored under those generations, so a write that lands while
@@ -21,7 +29,27 @@ from enterprise.cache.conf import ttl
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import PER_REQUEST_HEADERS, Prepared, prepare, wsgi_host
 from enterprise.cache.stores import HIT, MISS, REBUILD, STALE, WAIT, Lookup, get_store
-from enterprise.cache.wsgi import ENVIRON_KEY, entry_headers, wait_for_entry
+from enterprise.cache.wsgi import ENVIRON_KEY, render_entry, wait_for_entry
+from enterprise.http import (
+    GZIP_MIN_BYTES,
+    TENANT_CACHE_CONTROL,
+    etag_matches,
+    gzip_bytes,
+    request_id,
+    strong_etag,
+    weak_etag_for_key,
+)
+
+# Added per response by render_entry / HttpEfficiencyMiddleware, never stored.
+_NOT_STORED = PER_REQUEST_HEADERS | {"content-type", "content-encoding", "vary", "cache-control"}
+
+
+def _final_response(status: int, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        response[name] = value
+    response.final = True  # HttpEfficiencyMiddleware leaves it as it is
+    return response
 
 
 class ResponseCacheMiddleware:
@@ -44,22 +72,44 @@ class ResponseCacheMiddleware:
             )
             if prepared is None:
                 return self.get_response(request)
-            lookup = self._lookup(prepared)
+            lookup = self._lookup(request, prepared)
             if isinstance(lookup, HttpResponse):
                 return lookup
         request._verified_token_user = prepared.user  # DRF need not verify the token again
+
+        if lookup is not None and prepared.policy.etag == "generations":
+            etag = weak_etag_for_key(lookup.key)
+            if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+                get_store().release(lookup.key)
+                return _final_response(
+                    304,
+                    [
+                        ("ETag", etag),
+                        ("Cache-Control", TENANT_CACHE_CONTROL),
+                        ("Vary", "Accept-Encoding, Authorization"),
+                        ("X-Cache", "MISS"),
+                    ],
+                    b"",
+                )
+
         response = self.get_response(request)
         response["X-Cache"] = "MISS"
-        if (
-            lookup is not None
-            and lookup.state in (MISS, REBUILD, WAIT)
-            and response.status_code == 200
-        ):
-            self._store(prepared, lookup, response)
+        if response.status_code == 200 and not response.streaming:
+            body = response.content
+            if prepared.policy.etag == "generations" and lookup is not None:
+                response["ETag"] = weak_etag_for_key(lookup.key)
+            else:
+                response["ETag"] = strong_etag(body)
+            compressed = gzip_bytes(body) if len(body) >= GZIP_MIN_BYTES else None
+            response.gzipped_body = compressed
+            if lookup is not None and lookup.state in (MISS, REBUILD, WAIT):
+                self._store(prepared, lookup, response, compressed)
+        elif lookup is not None and lookup.state in (MISS, REBUILD):
+            get_store().release(lookup.key)
         return response
 
     @staticmethod
-    def _lookup(prepared: Prepared) -> Lookup | HttpResponse | None:
+    def _lookup(request: HttpRequest, prepared: Prepared) -> Lookup | HttpResponse | None:
         store = get_store()
         lookup = store.lookup(prepared.gen_keys, prepared.base, prepared.policy.resource)
         if lookup is None:
@@ -69,28 +119,32 @@ class ResponseCacheMiddleware:
             entry, state = wait_for_entry(store, lookup), HIT
         if entry is None or state not in (HIT, STALE):
             return lookup
-        response = HttpResponse(entry.body, status=entry.status)
-        for name, value in entry_headers(entry, state):
-            response[name] = value
-        return response
+        return _final_response(
+            *render_entry(
+                entry,
+                state,
+                if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
+                if_modified_since=request.META.get("HTTP_IF_MODIFIED_SINCE", ""),
+                accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
+                request_id_value=request_id(request.META.get("HTTP_X_REQUEST_ID", "")),
+            )
+        )
 
     @staticmethod
-    def _store(prepared: Prepared, lookup: Lookup, response: HttpResponse) -> None:
-        if response.streaming:
-            return
+    def _store(
+        prepared: Prepared, lookup: Lookup, response: HttpResponse, compressed: bytes | None
+    ) -> None:
         seconds = ttl(prepared.policy.ttl)
         created = now_ms()
-        headers = {
-            name: value
-            for name, value in response.items()
-            if name.lower() not in PER_REQUEST_HEADERS and name.lower() != "content-type"
-        }
         entry = CachedResponse(
             status=response.status_code,
             content_type=response["Content-Type"],
-            body=response.content,
+            body=compressed if compressed is not None else response.content,
             fresh_until_ms=created + seconds * 1000,
             created_ms=created,
-            headers=headers,
+            headers={
+                name: value for name, value in response.items() if name.lower() not in _NOT_STORED
+            },
+            gzipped=compressed is not None,
         )
         get_store().save(lookup.key, entry, seconds, prepared.policy.resource)

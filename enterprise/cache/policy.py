@@ -13,11 +13,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class CachePolicy:
-    """``resource`` names the stats bucket; ``depends_on`` the generations that invalidate the entry."""
+    """``resource`` names the stats bucket; ``depends_on`` the generations that invalidate the entry.
+
+    ``etag`` is ``"generations"`` (a weak validator from the generation-bearing
+    key, known before any database work: lists and aggregates) or ``"content"``
+    (a strong validator of the body: details, which ``If-Match`` checks against).
+    """
 
     resource: str
     depends_on: tuple[str, ...]
     ttl: str
+    etag: str = "generations"
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)
@@ -25,11 +31,13 @@ class CachePolicy:
             raise ValueError(f"unknown cache resources: {sorted(unknown) or self.resource}")
 
 
-def cache_response(*, resource: str, depends_on: tuple[str, ...], ttl: str) -> Callable[[F], F]:
+def cache_response(
+    *, resource: str, depends_on: tuple[str, ...], ttl: str, etag: str = "generations"
+) -> Callable[[F], F]:
     """Mark a viewset action's GET responses as cacheable under this policy."""
 
     def mark(func: F) -> F:
-        func.cache_policy = CachePolicy(resource, depends_on, ttl)  # type: ignore[attr-defined]
+        func.cache_policy = CachePolicy(resource, depends_on, ttl, etag)  # type: ignore[attr-defined]
         return func
 
     return mark

@@ -64,6 +64,7 @@ class Store(Protocol):
     def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None: ...
     def fetch(self, key: str) -> CachedResponse | None: ...
     def save(self, key: str, entry: CachedResponse, ttl_seconds: int, resource: str) -> None: ...
+    def release(self, key: str) -> None: ...
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool: ...
     def get_objects(
         self, gen_keys: list[str], bases: list[str]
@@ -233,6 +234,10 @@ class RedisStore:
 
         self._call("save", None, run)
 
+    def release(self, key: str) -> None:
+        """Give up the rebuild lock without storing (the response was not cacheable)."""
+        self._call("release", None, lambda: self.client.delete(f"{key}|lock"))
+
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool:
         keys = list(gen_keys)
 
@@ -377,6 +382,10 @@ class LocalStore:
             self._put(key, entry.encode(), ttl_seconds + cache_settings()["STALE_GRACE"])
             self._locks.pop(key, None)
             self._stats[f"{resource}:set"] += 1
+
+    def release(self, key: str) -> None:
+        with self._mutex:
+            self._locks.pop(key, None)
 
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool:
         for key in gen_keys:

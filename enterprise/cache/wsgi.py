@@ -3,9 +3,11 @@
 A hit needs the route's policy, the caller's scope and one store round trip;
 it does not need an ``HttpRequest``, the middleware chain, DRF or the
 database, so none of them run. The stored entry carries the headers the full
-stack produced (security headers included), so a hit is byte-for-byte the
-response a miss returned, plus ``X-Cache``. Everything else, and every miss,
-goes to Django with the lookup attached to the environ so the response-cache
+stack produced (security headers, ``ETag``, ``Last-Modified``), so a hit is
+the response a miss returned, plus ``X-Cache``; ``If-None-Match`` /
+``If-Modified-Since`` are answered with a bodiless 304 and the stored gzip body
+is sent as is to clients that accept it. Everything else, and every miss, goes
+to Django with the lookup attached to the environ so the response-cache
 middleware stores the result without a second lookup.
 """
 
@@ -19,18 +21,52 @@ from enterprise.cache.conf import cache_settings
 from enterprise.cache.entries import CachedResponse
 from enterprise.cache.gate import prepare, wsgi_host
 from enterprise.cache.stores import HIT, STALE, WAIT, Lookup, Store, get_store
+from enterprise.http import (
+    TENANT_CACHE_CONTROL,
+    accepts_gzip,
+    gunzip_bytes,
+    is_not_modified,
+    request_id,
+)
 
 ENVIRON_KEY = "enterprise.cache"
-_REASONS = {200: "200 OK"}
+STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 
 
-def entry_headers(entry: CachedResponse, state: str) -> list[tuple[str, str]]:
-    headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body)))]
-    headers += list(entry.headers.items())
-    headers.append(("X-Cache", "STALE" if state == STALE else "HIT"))
+def render_entry(
+    entry: CachedResponse,
+    state: str,
+    *,
+    if_none_match: str,
+    if_modified_since: str,
+    accept_encoding: str,
+    request_id_value: str,
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for a cached entry, honouring conditional and encoding headers."""
+    headers = list(entry.headers.items())
+    headers += [
+        ("Cache-Control", TENANT_CACHE_CONTROL),
+        ("Vary", "Accept-Encoding, Authorization"),
+        ("X-Cache", "STALE" if state == STALE else "HIT"),
+        ("X-Request-ID", request_id_value),
+    ]
     if state == STALE:
         headers.append(("Age", str(entry.age_seconds)))
-    return headers
+    if is_not_modified(
+        if_none_match=if_none_match,
+        if_modified_since=if_modified_since,
+        etag=entry.etag,
+        last_modified=entry.headers.get("Last-Modified"),
+    ):
+        return 304, headers, b""
+    body = entry.body
+    if entry.gzipped:
+        if accepts_gzip(accept_encoding):
+            headers.append(("Content-Encoding", "gzip"))
+        else:
+            body = gunzip_bytes(body)
+    headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
+    return entry.status, headers, body
 
 
 def wait_for_entry(store: Store, lookup: Lookup) -> CachedResponse | None:
@@ -71,8 +107,15 @@ class CachedResponseWSGI:
             if state == WAIT:
                 entry, state = wait_for_entry(store, lookup), HIT
             if entry is not None and state in (HIT, STALE):
-                status = _REASONS.get(entry.status) or f"{entry.status} Cached"
-                start_response(status, entry_headers(entry, state))
-                return [entry.body]
+                status, headers, body = render_entry(
+                    entry,
+                    state,
+                    if_none_match=environ.get("HTTP_IF_NONE_MATCH", ""),
+                    if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE", ""),
+                    accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),
+                    request_id_value=request_id(environ.get("HTTP_X_REQUEST_ID", "")),
+                )
+                start_response(STATUS_LINES.get(status) or f"{status} Cached", headers)
+                return [body]
         environ[ENVIRON_KEY] = (prepared, lookup)
         return self.application(environ, start_response)
