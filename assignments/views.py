@@ -15,17 +15,11 @@ from assignments.serializers import (
     ProviderClinicSerializer,
 )
 from clinics.cache import get_clinics_cached
-from enterprise.api.pagination import CreatedCursorPagination
+from enterprise.api.pagination import AssignedAtPagination
 from enterprise.api.viewsets import ResourceViewSet
 from enterprise.cache.policy import cache_response
 from enterprise.fields import OBJECT_ID_PATTERN
 from providers.cache import get_providers_cached
-
-
-class AssignedAtCursorPagination(CreatedCursorPagination):
-    """Pages over ``(-assigned_at, -id)``, the order of the (provider|clinic, is_active, assigned_at) indexes."""
-
-    ordering = ("-assigned_at", "-id")
 
 
 class AssignmentViewSet(ResourceViewSet):
@@ -35,6 +29,11 @@ class AssignmentViewSet(ResourceViewSet):
     filterset_class = AssignmentFilterSet
     cache_resource = "assignments"
     detail_ttl = "assignments"
+    ordering_fields = {
+        "createdAt": "created_at",
+        "updatedAt": "updated_at",
+        "assignedAt": "assigned_at",
+    }
 
     list_selector = staticmethod(selectors.assignment_list)
     create_service = staticmethod(services.assignment_create)
@@ -50,7 +49,7 @@ class AssignmentViewSet(ResourceViewSet):
         methods=["get"],
         url_path=rf"provider/(?P<provider_id>{OBJECT_ID_PATTERN})/clinics",
         filterset_class=None,
-        pagination_class=AssignedAtCursorPagination,
+        pagination_class=AssignedAtPagination,
         serializer_class=ProviderClinicSerializer,
     )
     def provider_clinics(self, request: Request, provider_id: str) -> Response:
@@ -75,7 +74,7 @@ class AssignmentViewSet(ResourceViewSet):
         methods=["get"],
         url_path=rf"clinic/(?P<clinic_id>{OBJECT_ID_PATTERN})/staff",
         filterset_class=None,
-        pagination_class=AssignedAtCursorPagination,
+        pagination_class=AssignedAtPagination,
         serializer_class=ClinicStaffSerializer,
     )
     def clinic_staff(self, request: Request, clinic_id: str) -> Response:

@@ -15,6 +15,12 @@ class ClinicViewSet(ResourceViewSet):
     filterset_class = ClinicFilterSet
     cache_resource = "clinics"
     detail_ttl = "clinic_detail"
+    ordering_fields = {
+        "createdAt": "created_at",
+        "updatedAt": "updated_at",
+        "name": "name",
+        "code": "code",
+    }
 
     list_selector = staticmethod(selectors.clinic_list)
     create_service = staticmethod(services.clinic_create)

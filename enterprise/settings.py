@@ -171,6 +171,12 @@ RESPONSE_CACHE = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
+# Offset pages stop at MAX_OFFSET rows (deeper: follow cursors); estimated counts cap there.
+PAGINATION = {
+    "MAX_OFFSET": env_int("PAGINATION_MAX_OFFSET", 10_000, minimum=100),
+    "COUNT_CAP": env_int("PAGINATION_COUNT_CAP", 10_000, minimum=100),
+}
+
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 
@@ -208,7 +214,7 @@ REST_FRAMEWORK = {
     ),
     "DEFAULT_PARSER_CLASSES": ["enterprise.api.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.CreatedCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.KeysetPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "enterprise.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from assignments.models import ProviderClinicAssignment
@@ -27,37 +29,89 @@ def organization_get(*, scope: Scope, organization_id: str) -> Organization:
         raise Http404 from None
 
 
+def _count_of(queryset: QuerySet) -> Coalesce:
+    """A correlated ``COUNT(*)`` of ``queryset`` (already filtered on ``OuterRef("pk")``) as a scalar."""
+    counted = queryset.order_by().values("organization_id").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def organization_summary(*, scope: Scope, organization_id: str) -> dict[str, Any]:
     """Clinic counts by status, active providers and active assignments by role.
 
-    Raises ``Http404`` for an organization outside the scope. Each count is one
-    grouped query on an indexed organization prefix.
+    Two round trips on SQL databases whatever the size of the organization:
+    the organization row with its clinic and provider counts as correlated
+    subqueries (each on an ``organization, status`` index), then active
+    assignments grouped by role. On MongoDB the backend would place those
+    subqueries' ``$lookup`` stages before the ``$match`` on the organization
+    (a scan of every organization), so there it is four indexed queries
+    instead. Raises ``Http404`` for an organization outside the scope.
     """
+    if connection.vendor == "mongodb":
+        return _organization_summary_grouped(scope=scope, organization_id=organization_id)
+    clinic_counts = {
+        f"clinics_{status}": _count_of(
+            Clinic.objects.filter(organization_id=OuterRef("pk"), status=status)
+        )
+        for status in ClinicStatus.values
+    }
+    providers = Provider.objects.filter(
+        organization_id=OuterRef("pk"), status=ProviderStatus.ACTIVE
+    )
+    row = (
+        Organization.objects.for_scope(scope)
+        .filter(pk=organization_id)
+        .annotate(**clinic_counts, active_providers=_count_of(providers))
+        .values("id", *clinic_counts, "active_providers")
+        .first()
+    )
+    if row is None:
+        raise Http404
+    by_role = {
+        item["role"]: item["n"]
+        for item in ProviderClinicAssignment.objects.filter(
+            organization_id=organization_id, is_active=True
+        )
+        .order_by()
+        .values("role")
+        .annotate(n=Count("id"))
+    }
+    clinics_by_status = {status: row[f"clinics_{status}"] for status in ClinicStatus.values}
+    return {
+        "organization_id": row["id"],
+        "clinics_by_status": clinics_by_status,
+        "clinics_total": sum(clinics_by_status.values()),
+        "active_providers": row["active_providers"],
+        "active_assignments_by_role": by_role,
+        "active_assignments_total": sum(by_role.values()),
+    }
+
+
+def _organization_summary_grouped(*, scope: Scope, organization_id: str) -> dict[str, Any]:
     organization = organization_get(scope=scope, organization_id=organization_id)
     clinics_by_status = dict.fromkeys(ClinicStatus.values, 0)
-    for row in (
+    for item in (
         Clinic.objects.filter(organization_id=organization.pk)
         .order_by()
         .values("status")
         .annotate(n=Count("id"))
     ):
-        clinics_by_status[row["status"]] = row["n"]
-    active_providers = Provider.objects.filter(
-        organization_id=organization.pk, status=ProviderStatus.ACTIVE
-    ).count()
-    by_role: dict[str, int] = {}
-    for row in (
-        ProviderClinicAssignment.objects.filter(organization_id=organization.pk, is_active=True)
+        clinics_by_status[item["status"]] = item["n"]
+    by_role = {
+        item["role"]: item["n"]
+        for item in ProviderClinicAssignment.objects.filter(
+            organization_id=organization.pk, is_active=True
+        )
         .order_by()
         .values("role")
         .annotate(n=Count("id"))
-    ):
-        by_role[row["role"]] = row["n"]
+    }
     return {
-        "organization": organization,
+        "organization_id": organization.pk,
         "clinics_by_status": clinics_by_status,
         "clinics_total": sum(clinics_by_status.values()),
-        "active_providers": active_providers,
+        "active_providers": Provider.objects.filter(
+            organization_id=organization.pk, status=ProviderStatus.ACTIVE
+        ).count(),
         "active_assignments_by_role": by_role,
         "active_assignments_total": sum(by_role.values()),
     }

@@ -54,7 +54,7 @@ class ActiveAssignmentsSerializer(serializers.Serializer):
 class OrganizationSummarySerializer(serializers.Serializer):
     """``GET /organizations/{id}/summary``."""
 
-    organizationId = serializers.CharField(source="organization.id")
+    organizationId = serializers.CharField(source="organization_id")
     clinics = serializers.SerializerMethodField()
     activeProviders = serializers.IntegerField(source="active_providers")
     activeAssignments = serializers.SerializerMethodField()

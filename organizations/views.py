@@ -25,6 +25,7 @@ class OrganizationViewSet(ResourceViewSet):
     filterset_class = OrganizationFilterSet
     cache_resource = "organizations"
     detail_ttl = "organization_detail"
+    ordering_fields = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "name"}
     platform_only_actions = ("create", "destroy")
 
     list_selector = staticmethod(selectors.organization_list)

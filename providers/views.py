@@ -15,6 +15,11 @@ class ProviderViewSet(ResourceViewSet):
     filterset_class = ProviderFilterSet
     cache_resource = "providers"
     detail_ttl = "provider_detail"
+    ordering_fields = {
+        "createdAt": "created_at",
+        "updatedAt": "updated_at",
+        "lastName": "last_name",
+    }
 
     list_selector = staticmethod(selectors.provider_list)
     create_service = staticmethod(services.provider_create)

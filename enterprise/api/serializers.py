@@ -68,6 +68,12 @@ class CamelModelSerializer(serializers.ModelSerializer):
     unique indexes decide, and services turn a violation into a 409.
     """
 
+    def __init__(self, *args: Any, only_fields: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if only_fields is not None:
+            for name in set(self.fields) - set(only_fields):
+                self.fields.pop(name)
+
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         MillisecondDateTimeField: TimestampField,
@@ -134,3 +140,14 @@ class AddressSerializer(serializers.Serializer):
         required=False,
         error_messages={"invalid": "Use an ISO 3166-1 alpha-2 code such as US."},
     )
+
+
+def columns_for(serializer: serializers.Serializer) -> set[str]:
+    """The model columns a serializer's fields read (``source="*"`` nests expand to theirs)."""
+    columns: set[str] = set()
+    for field in serializer.fields.values():
+        if field.source == "*" and isinstance(field, serializers.Serializer):
+            columns |= columns_for(field)
+        elif field.source and field.source != "*":
+            columns.add(field.source.split(".")[0])
+    return columns

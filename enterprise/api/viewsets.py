@@ -18,6 +18,7 @@ from django.db import models
 from django.http import Http404
 from django.utils.http import http_date
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -25,6 +26,7 @@ from rest_framework.serializers import BaseSerializer
 from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
 from enterprise.api.permissions import request_scope
 from enterprise.api.renderers import FastJSONRenderer
+from enterprise.api.serializers import columns_for
 from enterprise.cache.policy import CachePolicy
 from enterprise.errors import PreconditionFailedError
 from enterprise.fields import OBJECT_ID_PATTERN
@@ -74,7 +76,40 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> models.QuerySet:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
             return type(self).serializer_class.Meta.model.objects.none()
-        return type(self).list_selector(scope=self.scope)
+        queryset = type(self).list_selector(scope=self.scope)
+        selected = self.selected_fields()
+        if selected is not None:
+            # Load only the columns the selected fields (and the page ordering) need:
+            # values() is what becomes a $project on MongoDB (only() does not).
+            serializer = self.get_serializer_class()(only_fields=selected)
+            ordering = set(getattr(self, "ordering_fields", {}).values())
+            queryset = queryset.values(
+                *sorted(columns_for(serializer) | ordering | {"id", "updated_at"})
+            )
+        return queryset
+
+    def selected_fields(self) -> list[str] | None:
+        """``?fields=a,b`` on list and detail reads: those fields plus ``id``; 400 for unknown names."""
+        if self.action not in ("list", "retrieve") or "fields" not in self.request.query_params:
+            return None
+        names = [n.strip() for n in self.request.query_params["fields"].split(",") if n.strip()]
+        allowed = list(self.get_serializer_class()().fields)
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise ValidationError(
+                {
+                    "fields": [
+                        f"Unknown field(s): {', '.join(unknown) or '(none given)'}; allowed: {', '.join(allowed)}."
+                    ]
+                }
+            )
+        return ["id", *dict.fromkeys(n for n in names if n != "id")]
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
+        selected = self.selected_fields()
+        if selected is not None:
+            kwargs["only_fields"] = selected
+        return super().get_serializer(*args, **kwargs)
 
     def get_object(self) -> models.Model:
         queryset = self.get_queryset()
@@ -87,7 +122,8 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _respond(self, instance: models.Model, status_code: int = status.HTTP_200_OK) -> Response:
         response = Response(self.get_serializer(instance).data, status=status_code)
-        response["Last-Modified"] = http_date(instance.updated_at.timestamp())
+        updated_at = instance["updated_at"] if isinstance(instance, dict) else instance.updated_at
+        response["Last-Modified"] = http_date(updated_at.timestamp())
         return response
 
     def current_etag(self, instance: models.Model) -> str:

@@ -131,8 +131,20 @@ def test_limit_is_validated_and_clamped(api, limit, status, size):
         assert "limit" in response.json()["error"]["fields"]
 
 
-def test_forged_cursor_is_a_4xx(api):
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        "eyJ2IjpbMSwyXX0",
+        "eyJ2IjpbIngiLCJ5Il19",
+        "W10",
+        "e30",
+        "%00",
+        "eyJ2IjpbIjIwMjYtMDEtMDEiLCInOyAtLSJdfQ",
+    ],
+)
+def test_forged_cursors_are_400_naming_the_parameter(api, cursor):
     org = OrganizationFactory()
-    response = api("member", org.pk).get(f"{URL}?cursor=not-a-cursor")
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    response = api("member", org.pk).get(f"{URL}?cursor={cursor}")
+    assert response.status_code == 400
+    assert "cursor" in response.json()["error"]["fields"]

@@ -194,3 +194,24 @@ def test_embedded_objects_are_fetched_in_one_in_query(captured_pipelines):
     assert {"organization_id": ObjectId(ORG)} in clauses
     assert {"_id": {"$in": (ObjectId(OTHER), ObjectId(ORG))}} in clauses
     assert not any("$sort" in stage or "$lookup" in stage for stage in query.pipeline)
+
+
+def test_field_selection_projects_only_the_selected_columns(captured_pipelines):
+    _client("member").get("/api/v1/providers", {"fields": "lastName,status"})
+    (query,) = captured_pipelines
+    projection = next(stage["$project"] for stage in query.pipeline if "$project" in stage)
+    assert set(projection) <= {"_id", "last_name", "status", "created_at", "updated_at"}
+    assert "npi" not in projection and "email" not in projection
+
+
+def test_a_deep_cursor_page_is_the_same_indexed_pipeline_with_a_keyset_bound(captured_pipelines):
+    from enterprise.api.pagination import _encode_cursor
+
+    cursor = _encode_cursor(["2026-01-01T00:00:00.123000+00:00", OTHER], reverse=False)
+    _client("member").get("/api/v1/clinics", {"cursor": cursor, "limit": 20})
+    (query,) = captured_pipelines
+    _assert_index_friendly("clinics_clinic", query.pipeline, limit=21)
+    clauses = query.pipeline[0]["$match"]["$and"]
+    keyset = str(next(c for c in clauses if "$or" in c)["$or"])
+    assert "created_at" in keyset and "_id" in keyset and "$lt" in keyset
+    assert not any("$skip" in stage for stage in query.pipeline), "keyset pages never skip rows"
