@@ -69,11 +69,14 @@ INSTALLED_APPS = [
     "clinics",
     "providers",
     "assignments",
+    "perfmon",
 ]
 
 MIDDLEWARE = [
     # Request ids, ETag/304, gzip and Cache-Control for every response (outermost).
     "enterprise.api.http_middleware.HttpEfficiencyMiddleware",
+    # Counts database round trips per request (X-DB-Queries with PERFMON_QUERY_COUNT_HEADER=1).
+    "perfmon.middleware.QueryCountMiddleware",
     # Stores cacheable GET responses (and answers hits when no WSGI layer ran, e.g. the
     # test client). First, so the stored entry carries every header the stack adds.
     "enterprise.cache.middleware.ResponseCacheMiddleware",
@@ -176,6 +179,8 @@ PAGINATION = {
     "MAX_OFFSET": env_int("PAGINATION_MAX_OFFSET", 10_000, minimum=100),
     "COUNT_CAP": env_int("PAGINATION_COUNT_CAP", 10_000, minimum=100),
 }
+
+PERFMON = {"QUERY_COUNT_HEADER": env_bool("PERFMON_QUERY_COUNT_HEADER", False)}
 
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)

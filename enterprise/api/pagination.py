@@ -27,7 +27,6 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +39,8 @@ from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from enterprise.cursors import encode_cursor as _encode_cursor
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -93,13 +94,6 @@ class Ordering:
 
 def _value(obj: Any, field: str) -> Any:
     return obj[field] if isinstance(obj, dict) else getattr(obj, field)
-
-
-def _encode_cursor(values: list[Any], *, reverse: bool) -> str:
-    raw = orjson.dumps(
-        {"v": [v.isoformat() if isinstance(v, datetime) else v for v in values], "r": reverse}
-    )
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _decode_cursor(token: str, ordering: Ordering, model: Any) -> tuple[list[Any], bool]:

@@ -205,9 +205,9 @@ def test_field_selection_projects_only_the_selected_columns(captured_pipelines):
 
 
 def test_a_deep_cursor_page_is_the_same_indexed_pipeline_with_a_keyset_bound(captured_pipelines):
-    from enterprise.api.pagination import _encode_cursor
+    from enterprise.cursors import encode_cursor
 
-    cursor = _encode_cursor(["2026-01-01T00:00:00.123000+00:00", OTHER], reverse=False)
+    cursor = encode_cursor(["2026-01-01T00:00:00.123000+00:00", OTHER], reverse=False)
     _client("member").get("/api/v1/clinics", {"cursor": cursor, "limit": 20})
     (query,) = captured_pipelines
     _assert_index_friendly("clinics_clinic", query.pipeline, limit=21)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PerfmonConfig(AppConfig):
+    name = "perfmon"
+    verbose_name = "Performance monitoring"
