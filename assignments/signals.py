@@ -14,4 +14,8 @@ from enterprise.cache.invalidation import bump_resources
 def flush_assignment_on_write(
     sender: type[ProviderClinicAssignment], instance: ProviderClinicAssignment, **kwargs: Any
 ) -> None:
-    bump_resources(organization_ids=[instance.organization_id], resources=("assignments",))
+    bump_resources(
+        organization_ids=[instance.organization_id],
+        resources=("assignments",),
+        object_ids=[instance.pk],
+    )

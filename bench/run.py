@@ -361,6 +361,17 @@ def main() -> int:
         for service in services:
             service.start()
 
+        # 0. Warm-up (not recorded): imports, connection pools, plans, a first pass of cache fills.
+        for service in (baseline, optimised):
+            run_constant_rate(
+                host="127.0.0.1",
+                port=service.port,
+                rate=30,
+                duration=4 if quick else 10,
+                pick=workload.pick,
+                seed=args.seed - 1,
+            )
+
         # 1. Latency sweep, interleaved rounds.
         sweeps: dict[str, list[dict[str, Any]]] = {"baseline": [], "optimised": []}
         for r in range(rounds):

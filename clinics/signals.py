@@ -13,4 +13,8 @@ from enterprise.cache.invalidation import bump_resources
 
 
 def flush_clinic_on_write(sender: type[Clinic], instance: Clinic, **kwargs: Any) -> None:
-    bump_resources(organization_ids=[instance.organization_id], resources=("clinics",))
+    bump_resources(
+        organization_ids=[instance.organization_id],
+        resources=("clinics",),
+        object_ids=[instance.pk],
+    )

@@ -35,10 +35,18 @@ class TenantQuerySet(models.QuerySet):
     def _affected_organizations(self) -> set[str]:
         return set(self.order_by().values_list(self.tenant_field, flat=True).distinct())
 
-    def _bump(self, organization_ids: Iterable[str]) -> None:
+    def _bump(
+        self, organization_ids: Iterable[str], object_ids: Iterable[str] | None = None
+    ) -> None:
+        """Bump the organizations' generations; without ``object_ids`` the write is a bulk one."""
         from enterprise.cache.invalidation import bump_resources
 
-        bump_resources(organization_ids=organization_ids, resources=(self.cache_resource,))
+        bump_resources(
+            organization_ids=organization_ids,
+            resources=(self.cache_resource,),
+            object_ids=object_ids or (),
+            bulk=object_ids is None,
+        )
 
     def update(self, **kwargs: Any) -> int:
         # Every change moves the version, so ETags and Last-Modified follow bulk writes too.
@@ -63,7 +71,7 @@ class TenantQuerySet(models.QuerySet):
             self.filter(pk=instance.pk, updated_at=expected_updated_at), **values
         )
         if updated:
-            self._bump([getattr(instance, self.tenant_field)])
+            self._bump([getattr(instance, self.tenant_field)], object_ids=[instance.pk])
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:

@@ -11,4 +11,6 @@ from organizations.models import Organization
 def flush_organization_on_write(
     sender: type[Organization], instance: Organization, **kwargs: Any
 ) -> None:
-    bump_resources(organization_ids=[instance.pk], resources=("organizations",))
+    bump_resources(
+        organization_ids=[instance.pk], resources=("organizations",), object_ids=[instance.pk]
+    )

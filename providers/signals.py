@@ -9,4 +9,8 @@ from providers.models import Provider
 
 
 def flush_provider_on_write(sender: type[Provider], instance: Provider, **kwargs: Any) -> None:
-    bump_resources(organization_ids=[instance.organization_id], resources=("providers",))
+    bump_resources(
+        organization_ids=[instance.organization_id],
+        resources=("providers",),
+        object_ids=[instance.pk],
+    )

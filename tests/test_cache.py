@@ -527,3 +527,14 @@ def test_wsgi_layer_answers_hits_before_django_with_the_stored_headers(
 def test_wsgi_layer_leaves_bad_tokens_and_writes_to_django(tenant_a):
     status, headers, _ = _wsgi_get("/api/v1/clinics", "not-a-token")
     assert status.startswith("401") and "X-Cache" not in headers
+
+
+def test_a_write_to_one_object_keeps_its_siblings_details_cached(api, tenant_a):
+    reader = api("member", tenant_a.id)
+    first, second = (f"/api/v1/clinics/{c.pk}" for c in tenant_a.clinics)
+    reader.get(first), reader.get(second)
+    api("org_admin", tenant_a.id).patch(first, {"name": "Only this one"}, format="json")
+    assert reader.get(second)["X-Cache"] == "HIT"
+    fresh = reader.get(first)
+    assert fresh["X-Cache"] == "MISS" and b"Only this one" in fresh.content
+    assert reader.get("/api/v1/clinics")["X-Cache"] == "MISS"  # lists do depend on every clinic

@@ -66,7 +66,13 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if action == "list":
             return CachePolicy(cls.cache_resource, (cls.cache_resource,), "list")
         if action == "retrieve":
-            return CachePolicy(cls.cache_resource, (cls.cache_resource,), cls.detail_ttl, "content")
+            return CachePolicy(
+                cls.cache_resource,
+                (cls.cache_resource,),
+                cls.detail_ttl,
+                "content",
+                per_object=True,
+            )
         return getattr(getattr(cls, action, None), "cache_policy", None)
 
     @property

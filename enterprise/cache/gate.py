@@ -36,12 +36,16 @@ class Prepared:
 
 
 @lru_cache(maxsize=4096)
-def _policy_for_path(path: str) -> CachePolicy | None:
+def _route_for_path(path: str) -> tuple[CachePolicy, str | None] | None:
     try:
         match = resolve(path)
     except Resolver404:
         return None
-    return policy_for_view(match.func)
+    policy = policy_for_view(match.func)
+    if policy is None:
+        return None
+    object_id = match.kwargs.get("id")
+    return policy, object_id.lower() if policy.per_object and object_id else None
 
 
 def prepare(
@@ -49,9 +53,10 @@ def prepare(
 ) -> Prepared | None:
     if not path.startswith(API_PREFIX) or not cache_settings()["ENABLED"]:
         return None
-    policy = _policy_for_path(path)
-    if policy is None:
+    route = _route_for_path(path)
+    if route is None:
         return None
+    policy, object_id = route
     if settings.DEBUG and "text/html" in accept:
         return None  # the browsable API is never cached
     user = verify_bearer_header(authorization)
@@ -60,7 +65,9 @@ def prepare(
     base = response_key_base(
         user.scope, host=host, path=path, query_string=query_string, representation="json"
     )
-    return Prepared(policy, user, base, generation_keys(user.scope, policy.depends_on))
+    return Prepared(
+        policy, user, base, generation_keys(user.scope, policy.depends_on, object_id=object_id)
+    )
 
 
 def wsgi_host(environ: dict) -> str:

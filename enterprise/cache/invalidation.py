@@ -13,24 +13,47 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from enterprise.cache.keys import generation_key
+from enterprise.cache.keys import bulk_generation_key, generation_key, object_generation_key
 from enterprise.cache.stores import get_store
 
 
 def resource_generation_keys(
-    *, organization_ids: Iterable[str | None], resources: Iterable[str]
+    *,
+    organization_ids: Iterable[str | None],
+    resources: Iterable[str],
+    object_ids: Iterable[str] = (),
+    bulk: bool = False,
 ) -> list[str]:
+    """The generations a write touches: the scopes' list generations, plus the written objects'
+    own generations, or (for writes that do not name their objects) the scopes' bulk generations."""
     resources = list(resources)
-    keys = [generation_key("platform", r) for r in resources]
-    for organization_id in {o for o in organization_ids if o}:
-        keys += [generation_key(f"org:{organization_id}", r) for r in resources]
+    scopes = ["platform", *(f"org:{o}" for o in sorted({o for o in organization_ids if o}))]
+    keys = [generation_key(scope, r) for scope in scopes for r in resources]
+    if bulk:
+        keys += [bulk_generation_key(scope, r) for scope in scopes for r in resources]
+    keys += [object_generation_key(r, object_id) for object_id in object_ids for r in resources]
     return keys
 
 
-def bump_resources(*, organization_ids: Iterable[str | None], resources: Iterable[str]) -> None:
-    """Bump now, and again after commit when a transaction is open."""
+def bump_resources(
+    *,
+    organization_ids: Iterable[str | None],
+    resources: Iterable[str],
+    object_ids: Iterable[str] = (),
+    bulk: bool = False,
+) -> None:
+    """Bump now, and again after commit when a transaction is open.
+
+    ``object_ids`` names the objects written (their detail entries die);
+    ``bulk`` marks a write that cannot name them (every detail of the scopes dies).
+    """
     resources = tuple(resources)
-    keys = resource_generation_keys(organization_ids=organization_ids, resources=resources)
+    keys = resource_generation_keys(
+        organization_ids=organization_ids,
+        resources=resources,
+        object_ids=tuple(object_ids),
+        bulk=bulk,
+    )
     store = get_store()
     store.bump(keys, resources)
     if transaction.get_connection().in_atomic_block:

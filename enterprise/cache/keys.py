@@ -49,15 +49,39 @@ def generation_key(scope_key: str, resource: str) -> str:
     return f"{_prefix()}:g:{scope_key}:{resource}"
 
 
-def generation_keys(scope: Scope | None, resources: tuple[str, ...]) -> list[str]:
+def object_generation_key(resource: str, object_id: str) -> str:
+    """Generation of one object: bumped by writes to that object only."""
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown cache resource {resource!r}")
+    return f"{_prefix()}:g:obj:{resource}:{object_id}"
+
+
+def bulk_generation_key(scope_key: str, resource: str) -> str:
+    """Generation bumped only by writes that do not name their objects (QuerySet bulk operations)."""
+    return generation_key(f"bulk:{scope_key}", resource)
+
+
+def generation_keys(
+    scope: Scope | None, resources: tuple[str, ...], *, object_id: str | None = None
+) -> list[str]:
     """Every generation a response of ``resources`` read in ``scope`` depends on.
 
     The epoch, then per resource its every-tenant key and the scope's own key.
+    A single-object read (``object_id``) depends instead on that object's own
+    generation and the scope's bulk-write generation, so a write to one clinic
+    does not evict the cached details of its siblings.
     """
     token = scope_token(scope)
     keys = [epoch_key()]
     for resource in resources:
-        keys += [generation_key("all", resource), generation_key(token, resource)]
+        if object_id is None:
+            keys += [generation_key("all", resource), generation_key(token, resource)]
+        else:
+            keys += [
+                generation_key("all", resource),
+                bulk_generation_key(token, resource),
+                object_generation_key(resource, object_id),
+            ]
     return keys
 
 

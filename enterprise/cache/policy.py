@@ -24,6 +24,8 @@ class CachePolicy:
     depends_on: tuple[str, ...]
     ttl: str
     etag: str = "generations"
+    #: A single-object read (the route's ``id``): keyed on that object's generation.
+    per_object: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)
