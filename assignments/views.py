@@ -42,7 +42,7 @@ class AssignmentViewSet(ResourceViewSet):
 
     @extend_schema(responses=ProviderClinicSerializer(many=True), filters=False)
     @cache_response(
-        resource="assignments", depends_on=("assignments", "clinics"), ttl="assignments"
+        resource="assignments", depends_on=("assignments",), embeds=("clinics",), ttl="assignments"
     )
     @action(
         detail=False,
@@ -60,14 +60,19 @@ class AssignmentViewSet(ResourceViewSet):
         )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
-        clinics = get_clinics_cached(scope=self.scope, ids=(a.clinic_id for a in page))
+        clinics = get_clinics_cached(
+            scope=self.scope, ids=(a.clinic_id for a in page), dependencies=self.cache_dependencies
+        )
         rows = [a for a in page if a.clinic_id in clinics]
         data = ProviderClinicSerializer(rows, many=True, context={"clinics": clinics}).data
         return self.get_paginated_response(data)
 
     @extend_schema(responses=ClinicStaffSerializer(many=True), filters=False)
     @cache_response(
-        resource="assignments", depends_on=("assignments", "providers"), ttl="assignments"
+        resource="assignments",
+        depends_on=("assignments",),
+        embeds=("providers",),
+        ttl="assignments",
     )
     @action(
         detail=False,
@@ -85,7 +90,11 @@ class AssignmentViewSet(ResourceViewSet):
         )
         if not page and not request.query_params.get("cursor"):
             selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
-        providers = get_providers_cached(scope=self.scope, ids=(a.provider_id for a in page))
+        providers = get_providers_cached(
+            scope=self.scope,
+            ids=(a.provider_id for a in page),
+            dependencies=self.cache_dependencies,
+        )
         rows = [a for a in page if a.provider_id in providers]
         data = ClinicStaffSerializer(rows, many=True, context={"providers": providers}).data
         return self.get_paginated_response(data)

@@ -12,7 +12,9 @@ from enterprise.cache.objects import cached_representations
 from enterprise.tenancy import Scope
 
 
-def get_clinics_cached(*, scope: Scope, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def get_clinics_cached(
+    *, scope: Scope, ids: Iterable[str], dependencies: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the clinics among ``ids`` the scope may see (one query for all misses)."""
 
     def load(missing: list[str]) -> dict[str, dict[str, Any]]:
@@ -20,7 +22,12 @@ def get_clinics_cached(*, scope: Scope, ids: Iterable[str]) -> dict[str, dict[st
         return {row.pk: ClinicSerializer(row).data for row in rows}
 
     return cached_representations(
-        scope=scope, resource="clinics", ids=ids, load=load, ttl_seconds=ttl("clinic_detail")
+        scope=scope,
+        resource="clinics",
+        ids=ids,
+        load=load,
+        ttl_seconds=ttl("clinic_detail"),
+        dependencies=dependencies,
     )
 
 

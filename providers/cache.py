@@ -12,7 +12,9 @@ from providers.models import Provider
 from providers.serializers import ProviderSerializer
 
 
-def get_providers_cached(*, scope: Scope, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def get_providers_cached(
+    *, scope: Scope, ids: Iterable[str], dependencies: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the providers among ``ids`` the scope may see (one query for all misses)."""
 
     def load(missing: list[str]) -> dict[str, dict[str, Any]]:
@@ -20,7 +22,12 @@ def get_providers_cached(*, scope: Scope, ids: Iterable[str]) -> dict[str, dict[
         return {row.pk: ProviderSerializer(row).data for row in rows}
 
     return cached_representations(
-        scope=scope, resource="providers", ids=ids, load=load, ttl_seconds=ttl("provider_detail")
+        scope=scope,
+        resource="providers",
+        ids=ids,
+        load=load,
+        ttl_seconds=ttl("provider_detail"),
+        dependencies=dependencies,
     )
 
 

@@ -28,6 +28,7 @@ from enterprise.cache.conf import cache_settings
 from enterprise.cache.keys import MissingScopeError, generation_keys, response_key_base
 from organizations.models import Organization
 from providers.models import Provider
+from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -538,3 +539,28 @@ def test_a_write_to_one_object_keeps_its_siblings_details_cached(api, tenant_a):
     fresh = reader.get(first)
     assert fresh["X-Cache"] == "MISS" and b"Only this one" in fresh.content
     assert reader.get("/api/v1/clinics")["X-Cache"] == "MISS"  # lists do depend on every clinic
+
+
+def test_embedded_objects_are_checked_on_every_hit(api, tenant_a):
+    reader = api("member", tenant_a.id)
+    staff = f"/api/v1/assignments/clinic/{tenant_a.clinics[0].pk}/staff"
+    clinics_of = f"/api/v1/assignments/provider/{tenant_a.providers[0].pk}/clinics"
+    reader.get(staff), reader.get(clinics_of)
+    assert reader.get(staff)["X-Cache"] == "HIT"
+    # An unrelated clinic of the same tenant changes: the staff view (no clinic embedded) stays cached.
+    other = ClinicFactory(organization=tenant_a.organization)
+    api("org_admin", tenant_a.id).patch(
+        f"/api/v1/clinics/{other.pk}", {"name": "Unrelated"}, format="json"
+    )
+    assert reader.get(staff)["X-Cache"] == "HIT"
+    # A provider embedded in the staff view changes: the next read is fresh.
+    api("org_admin", tenant_a.id).patch(
+        f"/api/v1/providers/{tenant_a.providers[0].pk}", {"lastName": "Renamed"}, format="json"
+    )
+    fresh = reader.get(staff)
+    assert fresh["X-Cache"] == "MISS" and b"Renamed" in fresh.content
+    # And an embedded clinic: provider-clinics shows the new name at once.
+    api("org_admin", tenant_a.id).patch(
+        f"/api/v1/clinics/{tenant_a.clinics[0].pk}", {"name": "Moved clinic"}, format="json"
+    )
+    assert b"Moved clinic" in reader.get(clinics_of).content

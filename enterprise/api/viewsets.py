@@ -76,6 +76,14 @@ class ResourceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return getattr(getattr(cls, action, None), "cache_policy", None)
 
     @property
+    def cache_dependencies(self) -> dict[str, str]:
+        """Generations of objects embedded in this response, recorded by the response cache."""
+        request = self.request._request
+        if not hasattr(request, "cache_dependencies"):
+            request.cache_dependencies = {}
+        return request.cache_dependencies
+
+    @property
     def scope(self) -> Scope:
         return request_scope(self.request)
 

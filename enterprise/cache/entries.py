@@ -1,8 +1,10 @@
 """The cached unit: one rendered response, with its freshness deadline.
 
-Encoded as ``<fresh_until ms, 13 digits><json header>\\n<body>`` so the Redis
-lookup script can read the deadline without decoding anything else, and a
-hit is written out without re-rendering. No pickle anywhere: a cache that can
+Encoded as ``<fresh_until ms, 13 digits><deps length, 5 digits><deps><json
+header>\\n<body>`` so the Redis lookup script can read the deadline and check
+the recorded dependencies (``key=generation;...``: the generations of objects
+embedded in the body, read before they were loaded) without decoding anything
+else, and a hit is written out without re-rendering. No pickle anywhere: a cache that can
 be written to must not be able to execute code.
 """
 
@@ -29,6 +31,9 @@ class CachedResponse:
     #: The body is stored gzip-compressed (bodies of 1 KB or more): compressed once at
     #: store time, sent as is to clients that accept gzip, inflated for the others.
     gzipped: bool = False
+    #: Generations of embedded objects as read before loading them: the entry is only
+    #: served while every one of them is unchanged.
+    deps: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         header = orjson.dumps(
@@ -40,13 +45,16 @@ class CachedResponse:
                 "z": self.gzipped,
             }
         )
-        return b"%013d" % self.fresh_until_ms + header + b"\n" + self.body
+        deps = ";".join(f"{k}={v}" for k, v in self.deps.items()).encode()
+        return b"%013d%05d" % (self.fresh_until_ms, len(deps)) + deps + header + b"\n" + self.body
 
     @classmethod
     def decode(cls, raw: bytes) -> CachedResponse:
         fresh_until = int(raw[:13])
-        newline = raw.index(b"\n", 13)
-        header = orjson.loads(raw[13:newline])
+        deps_end = 18 + int(raw[13:18])
+        deps = dict(item.split("=", 1) for item in raw[18:deps_end].decode().split(";") if item)
+        newline = raw.index(b"\n", deps_end)
+        header = orjson.loads(raw[deps_end:newline])
         return cls(
             status=header["s"],
             content_type=header["ct"],
@@ -55,6 +63,7 @@ class CachedResponse:
             created_ms=header["c"],
             headers=header.get("h", {}),
             gzipped=header.get("z", False),
+            deps=deps,
         )
 
     @property

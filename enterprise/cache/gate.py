@@ -66,7 +66,10 @@ def prepare(
         user.scope, host=host, path=path, query_string=query_string, representation="json"
     )
     return Prepared(
-        policy, user, base, generation_keys(user.scope, policy.depends_on, object_id=object_id)
+        policy,
+        user,
+        base,
+        generation_keys(user.scope, policy.depends_on, object_id=object_id, embeds=policy.embeds),
     )
 
 

@@ -21,6 +21,7 @@ from enterprise.cache.conf import cache_settings
 from enterprise.tenancy import Scope
 
 RESOURCES = ("organizations", "clinics", "providers", "assignments")
+OBJECT_GENERATION_MARK = ":g:obj:"
 
 
 class MissingScopeError(ValueError):
@@ -53,7 +54,7 @@ def object_generation_key(resource: str, object_id: str) -> str:
     """Generation of one object: bumped by writes to that object only."""
     if resource not in RESOURCES:
         raise ValueError(f"unknown cache resource {resource!r}")
-    return f"{_prefix()}:g:obj:{resource}:{object_id}"
+    return f"{_prefix()}{OBJECT_GENERATION_MARK}{resource}:{object_id}"
 
 
 def bulk_generation_key(scope_key: str, resource: str) -> str:
@@ -62,14 +63,21 @@ def bulk_generation_key(scope_key: str, resource: str) -> str:
 
 
 def generation_keys(
-    scope: Scope | None, resources: tuple[str, ...], *, object_id: str | None = None
+    scope: Scope | None,
+    resources: tuple[str, ...],
+    *,
+    object_id: str | None = None,
+    embeds: tuple[str, ...] = (),
 ) -> list[str]:
     """Every generation a response of ``resources`` read in ``scope`` depends on.
 
     The epoch, then per resource its every-tenant key and the scope's own key.
     A single-object read (``object_id``) depends instead on that object's own
     generation and the scope's bulk-write generation, so a write to one clinic
-    does not evict the cached details of its siblings.
+    does not evict the cached details of its siblings. Embedded resources
+    (objects rendered inside the body) add only their every-tenant and bulk
+    generations; the embedded objects' own generations are recorded in the
+    entry and checked on every hit.
     """
     token = scope_token(scope)
     keys = [epoch_key()]
@@ -82,6 +90,8 @@ def generation_keys(
                 bulk_generation_key(token, resource),
                 object_generation_key(resource, object_id),
             ]
+    for resource in embeds:
+        keys += [generation_key("all", resource), bulk_generation_key(token, resource)]
     return keys
 
 

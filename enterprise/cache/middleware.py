@@ -77,7 +77,14 @@ class ResponseCacheMiddleware:
                 return lookup
         request._verified_token_user = prepared.user  # DRF need not verify the token again
 
-        if lookup is not None and prepared.policy.etag == "generations":
+        # Without embedded objects the key's generations decide the body, so a revalidation
+        # is answered here, before the view. With them, the recorded object generations
+        # are part of the validator and only a stored entry knows them.
+        if (
+            lookup is not None
+            and prepared.policy.etag == "generations"
+            and not prepared.policy.embeds
+        ):
             etag = weak_etag_for_key(lookup.key)
             if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
                 get_store().release(lookup.key)
@@ -96,14 +103,19 @@ class ResponseCacheMiddleware:
         response["X-Cache"] = "MISS"
         if response.status_code == 200 and not response.streaming:
             body = response.content
+            deps = getattr(request, "cache_dependencies", {})
             if prepared.policy.etag == "generations" and lookup is not None:
-                response["ETag"] = weak_etag_for_key(lookup.key)
+                recorded = ";".join(f"{k}={v}" for k, v in sorted(deps.items()))
+                response["ETag"] = weak_etag_for_key(
+                    f"{lookup.key}|{recorded}" if deps else lookup.key
+                )
             else:
                 response["ETag"] = strong_etag(body)
             compressed = gzip_bytes(body) if len(body) >= GZIP_MIN_BYTES else None
             response.gzipped_body = compressed
-            if lookup is not None and lookup.state in (MISS, REBUILD, WAIT):
-                self._store(prepared, lookup, response, compressed)
+            storable = lookup is not None and lookup.state in (MISS, REBUILD, WAIT)
+            if storable and "unavailable" not in deps:
+                self._store(prepared, lookup, response, compressed, deps)
         elif lookup is not None and lookup.state in (MISS, REBUILD):
             get_store().release(lookup.key)
         return response
@@ -132,7 +144,11 @@ class ResponseCacheMiddleware:
 
     @staticmethod
     def _store(
-        prepared: Prepared, lookup: Lookup, response: HttpResponse, compressed: bytes | None
+        prepared: Prepared,
+        lookup: Lookup,
+        response: HttpResponse,
+        compressed: bytes | None,
+        deps: dict[str, str],
     ) -> None:
         seconds = ttl(prepared.policy.ttl)
         created = now_ms()
@@ -146,5 +162,6 @@ class ResponseCacheMiddleware:
                 name: value for name, value in response.items() if name.lower() not in _NOT_STORED
             },
             gzipped=compressed is not None,
+            deps=deps,
         )
         get_store().save(lookup.key, entry, seconds, prepared.policy.resource)

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from enterprise.cache.keys import generation_keys, object_key_base
+from enterprise.cache.keys import generation_keys, object_generation_key, object_key_base
 from enterprise.cache.stores import get_store
 from enterprise.tenancy import Scope
 
@@ -24,19 +24,30 @@ def cached_representations(
     ids: Iterable[str],
     load: Callable[[list[str]], dict[str, dict[str, Any]]],
     ttl_seconds: int,
+    dependencies: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Representations of ``ids`` visible to ``scope``: one store round trip, then ``load`` for the rest.
 
-    ``load(missing_ids)`` must apply the scope itself (it is called with ids
-    only) and return ``{id: representation}``; ids it does not return are
-    absent from the result (unknown or another tenant's).
+    Each object is cached under its own generation (a write to one clinic
+    evicts that clinic only). ``load(missing_ids)`` must apply the scope itself
+    and return ``{id: representation}``; ids it does not return are absent from
+    the result (unknown or another tenant's). With ``dependencies``, the
+    objects' generations *as read before loading* are added to it, for a
+    response that embeds them to record (see ``CachedResponse.deps``).
     """
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
     store = get_store()
     bases = [object_key_base(scope, resource, object_id) for object_id in wanted]
-    keys, found = store.get_objects(generation_keys(scope, (resource,)), bases)
+    common = generation_keys(scope, (), embeds=(resource,))
+    object_gens = [object_generation_key(resource, object_id) for object_id in wanted]
+    keys, gens, found = store.get_objects(common, object_gens, bases)
+    if dependencies is not None:
+        if gens:
+            dependencies.update(zip(object_gens, gens, strict=True))
+        else:
+            dependencies["unavailable"] = "1"  # the store did not answer: never cache the response
     result = {
         object_id: orjson.loads(found[base])
         for object_id, base in zip(wanted, bases, strict=True)

@@ -26,6 +26,9 @@ class CachePolicy:
     etag: str = "generations"
     #: A single-object read (the route's ``id``): keyed on that object's generation.
     per_object: bool = False
+    #: Resources whose objects are rendered inside the body; their generations are
+    #: recorded per object in the entry (see ``enterprise.cache.objects``).
+    embeds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)
@@ -34,12 +37,17 @@ class CachePolicy:
 
 
 def cache_response(
-    *, resource: str, depends_on: tuple[str, ...], ttl: str, etag: str = "generations"
+    *,
+    resource: str,
+    depends_on: tuple[str, ...],
+    ttl: str,
+    etag: str = "generations",
+    embeds: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
     """Mark a viewset action's GET responses as cacheable under this policy."""
 
     def mark(func: F) -> F:
-        func.cache_policy = CachePolicy(resource, depends_on, ttl, etag)  # type: ignore[attr-defined]
+        func.cache_policy = CachePolicy(resource, depends_on, ttl, etag, embeds=embeds)  # type: ignore[attr-defined]
         return func
 
     return mark

@@ -36,7 +36,9 @@ from redis.exceptions import NoScriptError
 
 from enterprise.cache.conf import cache_settings
 from enterprise.cache.entries import CachedResponse, now_ms
-from enterprise.cache.keys import epoch_key, stats_key, with_generations
+from enterprise.cache.keys import OBJECT_GENERATION_MARK, epoch_key, stats_key, with_generations
+
+OBJECT_GENERATION_TTL = 24 * 3600
 
 logger = logging.getLogger("enterprise.cache")
 
@@ -67,8 +69,8 @@ class Store(Protocol):
     def release(self, key: str) -> None: ...
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool: ...
     def get_objects(
-        self, gen_keys: list[str], bases: list[str]
-    ) -> tuple[list[str], dict[str, bytes]]: ...
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+    ) -> tuple[list[str], list[str], dict[str, bytes]]: ...
     def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None: ...
     def counters(self) -> dict[str, int]: ...
     def count(self, resource: str, outcome: str, n: int = 1) -> None: ...
@@ -115,6 +117,20 @@ local gens = redis.call('MGET', unpack(KEYS))
 for i = 1, #gens do if not gens[i] then gens[i] = '0' end end
 local key = ARGV[1] .. '|' .. table.concat(gens, '.')
 local entry = redis.call('GET', key)
+if entry then
+  local n = tonumber(string.sub(entry, 14, 18))
+  if n > 0 then
+    local dkeys, dvals = {}, {}
+    for k, v in string.gmatch(string.sub(entry, 19, 18 + n), '([^;=]+)=([^;]*)') do
+      dkeys[#dkeys + 1] = k
+      dvals[#dvals + 1] = v
+    end
+    local current = redis.call('MGET', unpack(dkeys))
+    for i = 1, #dkeys do
+      if (current[i] or '0') ~= dvals[i] then entry = false break end
+    end
+  end
+end
 local state
 if entry then
   if tonumber(string.sub(entry, 1, 13)) >= tonumber(ARGV[2]) then
@@ -133,16 +149,20 @@ redis.call('HINCRBY', ARGV[4], ARGV[5] .. ':' .. state, 1)
 return {key, state, entry or false}
 """
 
-# KEYS: epoch, generations...   ARGV: bases...
+# KEYS: common generations..., then one object generation per base   ARGV: n common, bases...
 _OBJECTS_SCRIPT = """
+local nc = tonumber(ARGV[1])
 local gens = redis.call('MGET', unpack(KEYS))
 for i = 1, #gens do if not gens[i] then gens[i] = '0' end end
-local suffix = '|' .. table.concat(gens, '.')
-local keys = {}
-for i = 1, #ARGV do keys[i] = ARGV[i] .. suffix end
+local common = table.concat(gens, '.', 1, nc)
+local keys, objgens = {}, {}
+for i = 2, #ARGV do
+  objgens[i - 1] = gens[nc + i - 1]
+  keys[i - 1] = ARGV[i] .. '|' .. common .. '.' .. objgens[i - 1]
+end
 local values = redis.call('MGET', unpack(keys))
 for i = 1, #values do if not values[i] then values[i] = false end end
-return {suffix, values}
+return {keys, objgens, values}
 """
 
 
@@ -245,6 +265,10 @@ class RedisStore:
             pipe = self.client.pipeline(transaction=False)
             for key in keys:
                 pipe.incr(key)
+                if OBJECT_GENERATION_MARK in key:
+                    # Object generations are many; they may expire once no entry recorded
+                    # under an older value can still be alive (entries live minutes).
+                    pipe.expire(key, OBJECT_GENERATION_TTL)
             for resource in resources:
                 pipe.hincrby(stats_key(), f"{resource}:invalidation", 1)
             pipe.execute()
@@ -257,18 +281,19 @@ class RedisStore:
         return done
 
     def get_objects(
-        self, gen_keys: list[str], bases: list[str]
-    ) -> tuple[list[str], dict[str, bytes]]:
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+    ) -> tuple[list[str], list[str], dict[str, bytes]]:
         if not bases:
-            return [], {}
+            return [], [], {}
 
-        def run() -> tuple[list[str], dict[str, bytes]]:
-            suffix, values = self._objects(keys=gen_keys, args=bases)
-            suffix = suffix.decode()
-            keys = [base + suffix for base in bases]
-            return keys, {base: value for base, value in zip(bases, values, strict=True) if value}
+        def run() -> tuple[list[str], list[str], dict[str, bytes]]:
+            keys, gens, values = self._objects(
+                keys=[*gen_keys, *object_gen_keys], args=[len(gen_keys), *bases]
+            )
+            found = {base: value for base, value in zip(bases, values, strict=True) if value}
+            return [k.decode() for k in keys], [g.decode() for g in gens], found
 
-        return self._call("get_objects", ([], {}), run)
+        return self._call("get_objects", ([], [], {}), run)
 
     def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None:
         if not items:
@@ -360,8 +385,12 @@ class LocalStore:
         key = with_generations(base, [self._generation(k) for k in gen_keys])
         with self._mutex:
             raw = self._get(key)
-            if raw is not None:
-                entry = CachedResponse.decode(raw)
+            entry = CachedResponse.decode(raw) if raw is not None else None
+            if entry is not None and entry.deps:
+                current = self.generations(list(entry.deps))
+                if current != list(entry.deps.values()):
+                    entry = None
+            if entry is not None:
                 if entry.fresh_until_ms >= now_ms():
                     state = HIT
                 else:
@@ -399,12 +428,21 @@ class LocalStore:
         return True
 
     def get_objects(
-        self, gen_keys: list[str], bases: list[str]
-    ) -> tuple[list[str], dict[str, bytes]]:
-        suffix = "|" + ".".join(self._generation(k) for k in gen_keys)
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+    ) -> tuple[list[str], list[str], dict[str, bytes]]:
+        common = ".".join(self._generation(k) for k in gen_keys)
+        gens = [self._generation(k) for k in object_gen_keys]
+        keys = [f"{base}|{common}.{gen}" for base, gen in zip(bases, gens, strict=True)]
         with self._mutex:
-            found = {base: raw for base in bases if (raw := self._get(base + suffix)) is not None}
-        return [base + suffix for base in bases], found
+            found = {
+                base: raw
+                for base, key in zip(bases, keys, strict=True)
+                if (raw := self._get(key)) is not None
+            }
+        return keys, gens, found
+
+    def generations(self, keys: list[str]) -> list[str]:
+        return [self._generation(k) for k in keys]
 
     def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None:
         with self._mutex:
