@@ -335,6 +335,19 @@ def main() -> int:
         )
         subprocess.run(["psql", database_url, "-qc", "VACUUM ANALYZE"], check=True)
         log(f"seeded in {time.monotonic() - seeded:.0f} s")
+        explain = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "manage.py", "create_indexes", "--check", "--explain"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        index_check = (
+            "passed: every declared index present, no sequential scan on any list query"
+            if explain.returncode == 0
+            else f"FAILED: {explain.stderr.strip()[-300:]}"
+        )
+        log(f"create_indexes --check --explain: {index_check}")
         ids = load_ids(database_url)
         tokens = {
             org: (token(env, "member", org), token(env, "org_admin", org)) for org in ids["orgs"]
@@ -516,6 +529,8 @@ def main() -> int:
             step,
             common_rate,
         )
+        results["index_check"] = index_check
+        results["index_explain"] = explain.stdout
     finally:
         for service in services:
             service.stop()
