@@ -49,8 +49,14 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def token(env: dict[str, str], role: str, org: str | None) -> str:
-    args = ["issue_token", "--role", role, "--ttl", "86400", "--sub", "bench"]
-    return manage(env, *args, *(["--org", org] if org else []))
+    """A bearer token signed with the services' HS256 secret (what ``manage.py issue_token`` prints)."""
+    import jwt
+
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": "bench", "roles": [role], "iat": now, "exp": now + 86400}
+    if org:
+        claims["org"] = org
+    return jwt.encode(claims, env["JWT_SECRET"], algorithm="HS256")
 
 
 # --- data set ---------------------------------------------------------------------------------------
