@@ -124,12 +124,20 @@ def _decode_cursor(token: str, ordering: Ordering, model: Any) -> tuple[list[Any
 
 
 def _after(ordering: Ordering, values: list[Any], *, reverse: bool) -> Q:
-    """Rows strictly after ``values`` in the (possibly reversed) ordering: the keyset condition."""
+    """Rows strictly after ``values`` in the (possibly reversed) ordering: the keyset condition.
+
+    ``f <= v AND (f < v OR (f = v AND id < id_v))`` (mirrored for ascending): the
+    redundant first bound is what lets PostgreSQL and MongoDB start an index range
+    scan at the cursor instead of filtering every row before it, so a deep page
+    costs what the first one costs.
+    """
     value, object_id = values
     descending = ordering.descending != reverse
     op = "lt" if descending else "gt"
-    return Q(**{f"{ordering.field}__{op}": value}) | Q(
-        **{ordering.field: value, f"id__{op}": object_id}
+    bound = Q(**{f"{ordering.field}__{op}e": value})
+    return bound & (
+        Q(**{f"{ordering.field}__{op}": value})
+        | Q(**{ordering.field: value, f"id__{op}": object_id})
     )
 
 
