@@ -87,6 +87,9 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
             },
+            # One connection per worker thread, kept: opening SQLite per request costs
+            # more than most queries do.
+            "CONN_MAX_AGE": None,
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         db_name = unquote(parts.path.lstrip("/"))

@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
         else ["enterprise.api.renderers.FastJSONRenderer"]
     ),
     "DEFAULT_PARSER_CLASSES": ["enterprise.api.parsers.StrictJSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["enterprise.api.filters_backend.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.KeysetPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "enterprise.api.exceptions.api_exception_handler",
