@@ -1,0 +1,88 @@
+"""Lookup outcomes, the store protocol, and the failure gate both stores share."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from enterprise.cache.conf import cache_settings
+from enterprise.cache.entries import CachedResponse
+
+OBJECT_GENERATION_TTL = 24 * 3600
+
+logger = logging.getLogger("enterprise.cache")
+
+HIT, STALE, MISS, REBUILD, WAIT = "hit", "stale", "miss", "rebuild", "wait"
+
+
+@dataclass(slots=True)
+class Lookup:
+    """The outcome of a response lookup.
+
+    ``state`` is ``hit`` (fresh entry), ``stale`` (soft-expired entry while
+    another worker rebuilds it), ``rebuild`` (soft-expired entry and this
+    caller holds the lock), ``miss`` (no entry, this caller holds the lock) or
+    ``wait`` (no entry, another worker is building it).
+    """
+
+    key: str
+    state: str
+    entry: CachedResponse | None
+
+
+class Store(Protocol):
+    name: str
+
+    def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None: ...
+    def fetch(self, key: str) -> CachedResponse | None: ...
+    def save(self, key: str, entry: CachedResponse, ttl_seconds: int, resource: str) -> None: ...
+    def release(self, key: str) -> None: ...
+    def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool: ...
+    def get_objects(
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+    ) -> tuple[list[str], list[str], dict[str, bytes]]: ...
+    def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None: ...
+    def counters(self) -> dict[str, int]: ...
+    def count(self, resource: str, outcome: str, n: int = 1) -> None: ...
+
+
+class _ErrorGate:
+    """Counts store failures, logs one line per interval, and backs off after a failure."""
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self._last_log = 0.0
+        self._suppressed = 0
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def backing_off(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def failed(self, exc: BaseException, operation: str) -> None:
+        conf = cache_settings()
+        with self._lock:
+            self.errors += 1
+            now = time.monotonic()
+            self._open_until = now + conf["ERROR_BACKOFF"]
+            if now - self._last_log >= conf["ERROR_LOG_INTERVAL"]:
+                logger.warning(
+                    "cache store unavailable during %s (%s: %s); answering from the database "
+                    "(%d similar errors since the last report)",
+                    operation,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    self._suppressed,
+                )
+                self._last_log = now
+                self._suppressed = 0
+            else:
+                self._suppressed += 1
+
+
+# KEYS: epoch, generations...   ARGV: base, now_ms, lock_ms, stats_key, resource
