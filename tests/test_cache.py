@@ -18,7 +18,7 @@ import time
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import ProviderClinicAssignment
@@ -275,9 +275,12 @@ def test_stampede_on_an_expired_hot_key_rebuilds_once(api, tenant_a, monkeypatch
     barrier = threading.Barrier(20)
 
     def worker() -> None:
-        barrier.wait(timeout=10)
-        response = api("member", tenant_a.id).get("/api/v1/clinics")
-        results.append((response.status_code, response["X-Cache"]))
+        try:
+            barrier.wait(timeout=10)
+            response = api("member", tenant_a.id).get("/api/v1/clinics")
+            results.append((response.status_code, response["X-Cache"]))
+        finally:
+            connections.close_all()  # or the test database cannot be dropped at the end
 
     threads = [threading.Thread(target=worker) for _ in range(20)]
     for thread in threads:
