@@ -7,6 +7,8 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "enterprise.settings")
+    # Lets settings tell offline commands (which may run without the secrets) from serving.
+    os.environ["ENTERPRISE_MANAGEMENT_COMMAND"] = sys.argv[1] if len(sys.argv) > 1 else "help"
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

@@ -7,6 +7,8 @@ error that names the variable.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,13 +20,22 @@ VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", False)
 
+# Offline management commands (migrate, makemigrations, seed_demo, clear_cache...) sign
+# nothing that outlives the process, so they may run without the secrets; serving
+# (wsgi, runserver), `check` and `issue_token` may not. manage.py names the command.
+_COMMAND = os.environ.get("ENTERPRISE_MANAGEMENT_COMMAND", "")
+_NEEDS_SECRETS = DEBUG is False and (
+    not _COMMAND or _COMMAND in {"runserver", "check", "issue_token", "shell"}
+)
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if _NEEDS_SECRETS:
         raise ImproperlyConfigured(
             "SECRET_KEY: required when DEBUG is off (set DEBUG=1 for development)"
         )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
+    # Development, or an offline command: an ephemeral key, never a fixed one.
+    SECRET_KEY = "insecure-development-key-" + secrets.token_urlsafe(32)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 PORT = env_int("PORT", 3017, minimum=1, maximum=65535)
@@ -193,7 +204,7 @@ JWT_PRIVATE_KEY_FILE = env_str("JWT_PRIVATE_KEY_FILE") or ""
 JWT_ISSUER = env_str("JWT_ISSUER") or ""
 JWT_AUDIENCE = env_str("JWT_AUDIENCE") or ""
 if not (JWT_SECRET or JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE):
-    if not DEBUG:
+    if _NEEDS_SECRETS:
         raise ImproperlyConfigured(
             "JWT_SECRET: required when DEBUG is off (or JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE for RS256/ES256)"
         )
