@@ -75,3 +75,26 @@ def test_database_urls_map_to_engines(tmp_path):
     for bad in ["postgres://host", "mongodb://host", "ftp://x/y", "sqlite://"]:
         with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
             database_from_url(bad, base_dir=tmp_path)
+
+
+def test_offline_commands_run_without_the_secrets_but_serving_commands_do_not():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "JWT_SECRET", "DEBUG"}}
+    env["DATABASE_URL"] = "sqlite:///var/cfg.sqlite3"
+    offline = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert offline.returncode == 0, offline.stderr
+    serving = subprocess.run(
+        [sys.executable, "manage.py", "issue_token", "--role", "platform_admin"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert serving.returncode == 2 and "SECRET_KEY" in serving.stderr
