@@ -163,11 +163,16 @@ def sweep(
     factor: float,
     seed: int,
     max_rate: float,
+    refinements: int = 2,
 ) -> dict[str, Any]:
-    """Raise the offered rate until P95 >= 200 ms or errors >= 0.1 %; the last passing rate is the max."""
-    steps, best = [], 0.0
-    rate = start
-    while rate <= max_rate:
+    """Raise the offered rate until P95 >= 200 ms or errors >= 0.1 %; the last passing rate is the max.
+
+    After the first failing step the gap to the last passing one is bisected
+    ``refinements`` times, so the reported maximum is not just a power of ``factor``.
+    """
+    steps: list[dict[str, Any]] = []
+
+    def step(rate: float) -> bool:
         result = run_constant_rate(
             host="127.0.0.1",
             port=service.port,
@@ -187,12 +192,25 @@ def sweep(
             f"  {service.name:9} {rate:7.0f} rps  p50 {summary['p50_ms']:7.1f}  p95 {summary['p95_ms']:8.1f}  "
             f"p99 {summary['p99_ms']:8.1f} ms  errors {summary['error_rate']:.2%}  {'ok' if ok else 'over budget'}"
         )
-        if not ok:
+        time.sleep(0.5)
+        return ok
+
+    best, rate, failed = 0.0, start, None
+    while rate <= max_rate:
+        if not step(rate):
+            failed = rate
             break
         best = rate
         rate = round(rate * factor)
-        time.sleep(0.5)
-    return {"max_rps_p95_under_200ms": best, "steps": steps}
+    for _ in range(refinements if failed and best else 0):
+        middle = round((best + failed) / 2)
+        if middle in (best, failed):
+            break
+        if step(middle):
+            best = middle
+        else:
+            failed = middle
+    return {"max_rps_p95_under_200ms": best, "steps": sorted(steps, key=lambda s: s["offered_rps"])}
 
 
 def wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int = 16) -> float:
