@@ -10,6 +10,7 @@ from clinics.views import ClinicViewSet
 from enterprise.api.exceptions import json_page_not_found
 from enterprise.api.routers import OptionalSlashRouter
 from organizations.views import OrganizationViewSet
+from perfmon.views import HealthView
 from providers.views import ProviderViewSet
 
 _public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -23,6 +24,7 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 api_v1 = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(**_public), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema", **_public), name="docs"),
+    re_path(r"^performance/health/?$", HealthView.as_view(), name="performance-health"),
     path("", include(router.urls)),
     # Anything else under the API is a JSON 404, in DEBUG too (never Django's HTML page).
     re_path(r"^.*$", json_page_not_found),
