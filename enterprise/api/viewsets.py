@@ -114,8 +114,11 @@ class ResourceViewSet(viewsets.GenericViewSet):
         """``?fields=a,b`` on list and detail reads: those fields plus ``id``; 400 for unknown names."""
         if self.action not in ("list", "retrieve") or "fields" not in self.request.query_params:
             return None
+        # Asked by get_queryset, get_serializer and once per represented row: parse once.
+        if hasattr(self, "_selected_fields"):
+            return self._selected_fields
         names = [n.strip() for n in self.request.query_params["fields"].split(",") if n.strip()]
-        allowed = list(self.get_serializer_class()().fields)
+        allowed = list(_reader(type(self).serializer_class, ()).fields)
         unknown = [n for n in names if n not in allowed]
         if unknown or not names:
             raise ValidationError(
@@ -125,7 +128,8 @@ class ResourceViewSet(viewsets.GenericViewSet):
                     ]
                 }
             )
-        return ["id", *dict.fromkeys(n for n in names if n != "id")]
+        self._selected_fields = ["id", *dict.fromkeys(n for n in names if n != "id")]
+        return self._selected_fields
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
         selected = self.selected_fields()
