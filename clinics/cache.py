@@ -1,4 +1,4 @@
-"""Cached getters for clinic representations (used to embed clinics in assignment views)."""
+"""Cached getters for clinic representations (embedded in the assignment views)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from clinics.models import Clinic
 from clinics.serializers import ClinicSerializer
 from enterprise.cache.conf import ttl
-from enterprise.cache.objects import cached_representations
+from enterprise.cache.objects import cached_objects
 from enterprise.tenancy import Scope
 
 
@@ -16,16 +16,12 @@ def get_clinics_cached(
     *, scope: Scope, ids: Iterable[str], dependencies: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the clinics among ``ids`` the scope may see (one query for all misses)."""
-
-    def load(missing: list[str]) -> dict[str, dict[str, Any]]:
-        rows = Clinic.objects.for_scope(scope).filter(pk__in=missing).order_by()
-        return {row.pk: ClinicSerializer(row).data for row in rows}
-
-    return cached_representations(
+    return cached_objects(
+        queryset=Clinic.objects.for_scope(scope),
+        serializer_class=ClinicSerializer,
         scope=scope,
         resource="clinics",
         ids=ids,
-        load=load,
         ttl_seconds=ttl("clinic_detail"),
         dependencies=dependencies,
     )

@@ -1,4 +1,4 @@
-"""Cached getters for provider representations (used to embed providers in clinic-staff views)."""
+"""Cached getters for provider representations (embedded in the assignment views)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from enterprise.cache.conf import ttl
-from enterprise.cache.objects import cached_representations
+from enterprise.cache.objects import cached_objects
 from enterprise.tenancy import Scope
 from providers.models import Provider
 from providers.serializers import ProviderSerializer
@@ -16,16 +16,12 @@ def get_providers_cached(
     *, scope: Scope, ids: Iterable[str], dependencies: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the providers among ``ids`` the scope may see (one query for all misses)."""
-
-    def load(missing: list[str]) -> dict[str, dict[str, Any]]:
-        rows = Provider.objects.for_scope(scope).filter(pk__in=missing).order_by()
-        return {row.pk: ProviderSerializer(row).data for row in rows}
-
-    return cached_representations(
+    return cached_objects(
+        queryset=Provider.objects.for_scope(scope),
+        serializer_class=ProviderSerializer,
         scope=scope,
         resource="providers",
         ids=ids,
-        load=load,
         ttl_seconds=ttl("provider_detail"),
         dependencies=dependencies,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -151,3 +152,19 @@ def columns_for(serializer: serializers.Serializer) -> set[str]:
         elif field.source and field.source != "*":
             columns.add(field.source.split(".")[0])
     return columns
+
+
+@functools.lru_cache(maxsize=256)
+def reader_for(
+    serializer_class: type[serializers.Serializer], only_fields: tuple[str, ...] = ()
+) -> Any:
+    """One pre-built serializer per (class, field selection), for reads through ``to_representation``.
+
+    DRF builds and deep-copies a ModelSerializer's fields for every instance;
+    reading through one shared instance does that once per process. Safe across
+    threads: ``to_representation`` mutates nothing, and no field of ours needs
+    request context.
+    """
+    serializer = serializer_class(only_fields=list(only_fields) or None)
+    serializer.fields  # noqa: B018 - build and bind the fields now, once
+    return serializer

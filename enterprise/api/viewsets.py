@@ -9,7 +9,6 @@ tenants.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
@@ -27,19 +26,12 @@ from rest_framework.serializers import BaseSerializer
 from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
 from enterprise.api.permissions import request_scope
 from enterprise.api.renderers import FastJSONRenderer
-from enterprise.api.serializers import columns_for
+from enterprise.api.serializers import columns_for, reader_for
 from enterprise.cache.policy import CachePolicy
 from enterprise.errors import PreconditionFailedError
 from enterprise.fields import OBJECT_ID_PATTERN
 from enterprise.http import if_match_satisfied, strong_etag
 from enterprise.tenancy import Scope
-
-
-@functools.lru_cache(maxsize=256)
-def _reader(serializer_class: type[BaseSerializer], only_fields: tuple[str, ...]) -> BaseSerializer:
-    serializer = serializer_class(only_fields=list(only_fields) or None)
-    serializer.fields  # noqa: B018 - build and bind the fields now, once
-    return serializer
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
@@ -118,7 +110,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
         if hasattr(self, "_selected_fields"):
             return self._selected_fields
         names = [n.strip() for n in self.request.query_params["fields"].split(",") if n.strip()]
-        allowed = list(_reader(type(self).serializer_class, ()).fields)
+        allowed = list(reader_for(type(self).serializer_class, ()).fields)
         unknown = [n for n in names if n not in allowed]
         if unknown or not names:
             raise ValidationError(
@@ -155,7 +147,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
         instance and mutates nothing, so sharing it across threads is safe; it
         takes no request context (no field of ours needs one).
         """
-        return _reader(
+        return reader_for(
             type(self).serializer_class, tuple(self.selected_fields() or ())
         ).to_representation(instance)
 

@@ -11,10 +11,41 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from django.db.models import QuerySet
 
 from enterprise.cache.keys import generation_keys, object_generation_key, object_key_base
 from enterprise.cache.stores import get_store
 from enterprise.tenancy import Scope
+
+
+def cached_objects(
+    *,
+    queryset: QuerySet,
+    serializer_class: type,
+    scope: Scope,
+    resource: str,
+    ids: Iterable[str],
+    ttl_seconds: int,
+    dependencies: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``cached_representations`` for rows of ``queryset`` (already scoped), loaded with one ``pk__in``."""
+    from enterprise.api.serializers import reader_for
+
+    def load(missing: list[str]) -> dict[str, dict[str, Any]]:
+        reader = reader_for(serializer_class)
+        return {
+            row.pk: reader.to_representation(row)
+            for row in queryset.filter(pk__in=missing).order_by()
+        }
+
+    return cached_representations(
+        scope=scope,
+        resource=resource,
+        ids=ids,
+        load=load,
+        ttl_seconds=ttl_seconds,
+        dependencies=dependencies,
+    )
 
 
 def cached_representations(
