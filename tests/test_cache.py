@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from assignments.models import ProviderClinicAssignment
+from bench.servers import Redis
 from clinics.models import Clinic
 from enterprise.cache import stores
 from enterprise.cache.conf import cache_settings
@@ -298,54 +298,6 @@ def test_stampede_on_an_expired_hot_key_rebuilds_once(api, tenant_a, monkeypatch
 # --- Redis outages ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, tmp_path) -> None:
-        self.port = _free_port()
-        self.tmp_path = tmp_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import redis
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis(port=self.port).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture
 def own_redis(tmp_path, monkeypatch):
     if shutil.which("redis-server") is None:
@@ -354,7 +306,7 @@ def own_redis(tmp_path, monkeypatch):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    server = RedisServer(tmp_path)
+    server = Redis(tmp_path)  # the benchmark's throw-away server: its own port, stop/start at will
     server.start()
     client = redis.Redis(
         port=server.port,
