@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connections, models
 
-PROJECT_APPS = ("organizations", "clinics", "providers", "assignments")
+PROJECT_APPS = ("organizations", "clinics", "providers", "assignments", "perfmon")
 
 
 @dataclass

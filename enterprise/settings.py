@@ -86,8 +86,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request ids, ETag/304, gzip and Cache-Control for every response (outermost).
     "enterprise.api.http_middleware.HttpEfficiencyMiddleware",
-    # Counts database round trips per request (X-DB-Queries with PERFMON_QUERY_COUNT_HEADER=1).
-    "perfmon.middleware.QueryCountMiddleware",
+    # Database round trips, slow queries and the N+1 guard per request (perfmon).
+    "perfmon.middleware.PerfmonMiddleware",
     # Stores cacheable GET responses (and answers hits when no WSGI layer ran, e.g. the
     # test client). First, so the stored entry carries every header the stack adds.
     "enterprise.cache.middleware.ResponseCacheMiddleware",
@@ -191,7 +191,31 @@ PAGINATION = {
     "COUNT_CAP": env_int("PAGINATION_COUNT_CAP", 10_000, minimum=100),
 }
 
-PERFMON = {"QUERY_COUNT_HEADER": env_bool("PERFMON_QUERY_COUNT_HEADER", False)}
+# perfmon (defaults and meaning in perfmon/conf.py).
+PERFMON = {
+    "QUERY_COUNT_HEADER": env_bool("PERFMON_QUERY_COUNT_HEADER", False),
+    "SLOW_QUERY_MS": env_int("PERFMON_SLOW_QUERY_MS", 100, minimum=1),
+    "N_PLUS_ONE": env_str("PERFMON_N_PLUS_ONE", "log" if DEBUG else "off"),
+    "N_PLUS_ONE_THRESHOLD": env_int("PERFMON_N_PLUS_ONE_THRESHOLD", 5, minimum=1),
+    "SINK": env_str("PERFMON_SINK", "auto"),
+    "DIRECTORY": env_str("PERFMON_DIRECTORY", str(VAR_DIR / "perfmon")),
+    "SUMMARY_LOG_SECONDS": env_int("PERFMON_SUMMARY_LOG_SECONDS", 60, minimum=0),
+    "BUDGETS": {
+        "default": env_int("PERFMON_BUDGET_MS", 200, minimum=1),
+        "/api/v1/organizations/{id}/summary": env_int("PERFMON_BUDGET_REPORT_MS", 500, minimum=1),
+    },
+    "METRICS_TOKEN": env_str("METRICS_TOKEN") or "",
+    "METRICS_NETWORKS": env_list("METRICS_NETWORKS", ["127.0.0.0/8", "::1/128"]),
+}
+if PERFMON["N_PLUS_ONE"] not in {"off", "log", "raise"}:
+    raise ImproperlyConfigured("PERFMON_N_PLUS_ONE: expected off, log or raise")
+if PERFMON["SINK"] not in {"auto", "redis", "files"}:
+    raise ImproperlyConfigured("PERFMON_SINK: expected auto, redis or files")
+if IS_MONGODB:
+    # Round trips, time and slow commands per request (perfmon.db; MongoDB has no SQL cursor).
+    from perfmon.mongo import CommandObserver
+
+    DATABASES["default"]["OPTIONS"]["event_listeners"] = [CommandObserver()]
 
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)

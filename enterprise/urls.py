@@ -10,7 +10,8 @@ from clinics.views import ClinicViewSet
 from enterprise.api.exceptions import json_page_not_found
 from enterprise.api.routers import OptionalSlashRouter
 from organizations.views import OrganizationViewSet
-from perfmon.views import HealthView
+from perfmon.prometheus import metrics_view
+from perfmon.views import CacheClearView, CacheStatsView, HealthView, MetricsSummaryView
 from providers.views import ProviderViewSet
 
 _public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -25,6 +26,17 @@ api_v1 = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(**_public), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema", **_public), name="docs"),
     re_path(r"^performance/health/?$", HealthView.as_view(), name="performance-health"),
+    re_path(
+        r"^performance/cache/stats/?$", CacheStatsView.as_view(), name="performance-cache-stats"
+    ),
+    re_path(
+        r"^performance/cache/clear/?$", CacheClearView.as_view(), name="performance-cache-clear"
+    ),
+    re_path(
+        r"^performance/metrics/summary/?$",
+        MetricsSummaryView.as_view(),
+        name="performance-metrics-summary",
+    ),
     path("", include(router.urls)),
     # Anything else under the API is a JSON 404, in DEBUG too (never Django's HTML page).
     re_path(r"^.*$", json_page_not_found),
@@ -33,6 +45,8 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    # Prometheus; not public (PERFMON METRICS_NETWORKS / METRICS_TOKEN), see perfmon.prometheus.
+    path("metrics", metrics_view, name="prometheus-metrics"),
 ]
 
 handler400 = "enterprise.api.exceptions.json_bad_request"

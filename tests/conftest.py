@@ -25,6 +25,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _perfmon_for_tests(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every request in the suite runs under the N+1 guard in ``raise`` mode; metrics go to a tmp dir."""
+    from perfmon.conf import perfmon_settings
+    from perfmon.recorder import reset_recorder
+
+    settings.PERFMON = {
+        **settings.PERFMON,
+        "N_PLUS_ONE": "raise",
+        "DIRECTORY": str(tmp_path_factory.mktemp("perfmon")),
+        "SUMMARY_LOG_SECONDS": 0,
+    }
+    perfmon_settings.cache_clear()
+    reset_recorder()
+
+
 def _mongodb_reachable() -> bool:
     import os
 

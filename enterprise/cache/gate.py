@@ -19,6 +19,7 @@ from enterprise.api.authentication import TokenUser, verify_bearer_header
 from enterprise.cache.conf import cache_settings
 from enterprise.cache.keys import generation_keys, response_key_base
 from enterprise.cache.policy import CachePolicy, policy_for_view
+from perfmon.routes import route_template
 
 API_PREFIX = "/api/v1/"
 # Response headers that belong to one request, never to a cached entry.
@@ -33,10 +34,12 @@ class Prepared:
     user: TokenUser
     base: str
     gen_keys: list[str]
+    #: The matched route's template (``/api/v1/clinics/{id}``), for perfmon's metrics.
+    route: str
 
 
 @lru_cache(maxsize=4096)
-def _route_for_path(path: str) -> tuple[CachePolicy, str | None] | None:
+def _route_for_path(path: str) -> tuple[CachePolicy, str | None, str] | None:
     try:
         match = resolve(path)
     except Resolver404:
@@ -45,7 +48,8 @@ def _route_for_path(path: str) -> tuple[CachePolicy, str | None] | None:
     if policy is None:
         return None
     object_id = match.kwargs.get("id")
-    return policy, object_id.lower() if policy.per_object and object_id else None
+    object_id = object_id.lower() if policy.per_object and object_id else None
+    return policy, object_id, route_template(match)
 
 
 def prepare(
@@ -56,7 +60,7 @@ def prepare(
     route = _route_for_path(path)
     if route is None:
         return None
-    policy, object_id = route
+    policy, object_id, template = route
     if settings.DEBUG and "text/html" in accept:
         return None  # the browsable API is never cached
     user = verify_bearer_header(authorization)
@@ -70,6 +74,7 @@ def prepare(
         user,
         base,
         generation_keys(user.scope, policy.depends_on, object_id=object_id, embeds=policy.embeds),
+        template,
     )
 
 

@@ -39,6 +39,8 @@ from enterprise.http import (
     strong_etag,
     weak_etag_for_key,
 )
+from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
+from perfmon.wsgi import ROUTE as PERFMON_ROUTE
 
 # Added per response by render_entry / HttpEfficiencyMiddleware, never stored.
 _NOT_STORED = PER_REQUEST_HEADERS | {"content-type", "content-encoding", "vary", "cache-control"}
@@ -72,6 +74,8 @@ class ResponseCacheMiddleware:
             )
             if prepared is None:
                 return self.get_response(request)
+            request.environ[PERFMON_ROUTE] = prepared.route
+            request.environ[PERFMON_RESOURCE] = prepared.policy.resource
             lookup = self._lookup(request, prepared)
             if isinstance(lookup, HttpResponse):
                 return lookup

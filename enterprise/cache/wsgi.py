@@ -28,6 +28,8 @@ from enterprise.http import (
     is_not_modified,
     request_id,
 )
+from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
+from perfmon.wsgi import ROUTE as PERFMON_ROUTE
 
 ENVIRON_KEY = "enterprise.cache"
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
@@ -100,6 +102,7 @@ class CachedResponseWSGI:
         )
         if prepared is None:
             return self.application(environ, start_response)
+        environ[PERFMON_ROUTE], environ[PERFMON_RESOURCE] = prepared.route, prepared.policy.resource
         store = get_store()
         lookup = store.lookup(prepared.gen_keys, prepared.base, prepared.policy.resource)
         if lookup is not None:

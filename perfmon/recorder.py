@@ -1,0 +1,178 @@
+"""Per-request measurements: counted in the worker, published to the shared sink about once a second.
+
+``record()`` is called once per request (by ``perfmon.wsgi.MetricsWSGI`` under
+gunicorn, by ``PerfmonMiddleware`` when Django is called directly) and costs
+a few dictionary increments under a short lock; no I/O happens on the
+request path except the flush, at most once per ``FLUSH_SECONDS`` per worker.
+
+Fields kept per (slot, "METHOD route"): ``n`` requests, ``e5`` 5xx, ``e4`` 4xx,
+``us`` total microseconds, ``dbn`` database round trips, ``dbus`` database
+microseconds, ``hit``/``miss``/``stale`` cache outcomes, ``bytes`` response
+bytes, ``slow`` requests over the route's budget, ``b:<i>`` latency buckets
+(``perfmon.histogram``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from perfmon import prometheus
+from perfmon.conf import budget_ms, perfmon_settings
+from perfmon.histogram import bucket_of
+from perfmon.sinks import Counts, FileSink, RedisSink, Sink
+
+logger = logging.getLogger("perfmon")
+slow_logger = logging.getLogger("perfmon.slow")
+
+SEPARATOR = "\x1f"
+
+
+def series_key(method: str, route: str) -> str:
+    return f"{method} {route}"
+
+
+def current_slot(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // perfmon_settings()["SLOT_SECONDS"])
+
+
+def build_sink() -> Sink:
+    from enterprise.cache.stores import RedisStore, get_store
+
+    conf = perfmon_settings()
+    keep = conf["SLOW_SAMPLES"]
+    store = get_store()
+    if conf["SINK"] == "redis" or (conf["SINK"] == "auto" and isinstance(store, RedisStore)):
+        if not isinstance(store, RedisStore):
+            raise RuntimeError("PERFMON SINK=redis needs REDIS_URL")
+        return RedisSink(store.client, history_seconds=conf["HISTORY_SECONDS"], keep_samples=keep)
+    return FileSink(
+        conf["DIRECTORY"],
+        slot_seconds=conf["SLOT_SECONDS"],
+        history_seconds=conf["HISTORY_SECONDS"],
+        keep_samples=keep,
+    )
+
+
+class Recorder:
+    """One per process (``get_recorder()``); see the module docstring."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self._lock = threading.Lock()
+        self._pending: Counts = {}
+        self._samples: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+        self._pid = os.getpid()
+
+    def record(
+        self,
+        *,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        db_round_trips: int = 0,
+        db_seconds: float = 0.0,
+        cache: str | None = None,
+        resource: str | None = None,
+        response_bytes: int = 0,
+    ) -> None:
+        ms = seconds * 1000
+        over_budget = ms > budget_ms(route)
+        fields = {"n": 1, "us": int(seconds * 1e6), f"b:{bucket_of(ms)}": 1}
+        if status >= 500:
+            fields["e5"] = 1
+        elif status >= 400:
+            fields["e4"] = 1
+        if db_round_trips:
+            fields["dbn"] = db_round_trips
+            fields["dbus"] = int(db_seconds * 1e6)
+        if cache:
+            fields[cache.lower()] = 1
+        if response_bytes:
+            fields["bytes"] = response_bytes
+        if over_budget:
+            fields["slow"] = 1
+        prefix = series_key(method, route) + SEPARATOR
+        slot = str(current_slot())
+        with self._lock:
+            if os.getpid() != self._pid:  # forked: drop what the parent had not flushed
+                self._pending, self._samples, self._pid = {}, [], os.getpid()
+            for target in (
+                self._pending.setdefault(slot, {}),
+                self._pending.setdefault("total", {}),
+            ):
+                for name, n in fields.items():
+                    key = prefix + name
+                    target[key] = target.get(key, 0) + n
+        prometheus.observe_request(method, route, status, seconds, db_round_trips, cache, resource)
+        if over_budget:
+            self.slow_event(
+                "request",
+                route=route,
+                method=method,
+                status=status,
+                duration_ms=round(ms, 2),
+                budget_ms=budget_ms(route),
+                db_round_trips=db_round_trips,
+            )
+        if time.monotonic() - self._last_flush >= perfmon_settings()["FLUSH_SECONDS"]:
+            self.flush()
+
+    def slow_event(self, kind: str, **details: Any) -> None:
+        """Log one JSON line for a slow request or database operation and keep it as a sample."""
+        sample = {"kind": kind, "at": round(time.time(), 3), **details}
+        slow_logger.warning(json.dumps(sample, default=str))
+        prometheus.SLOW_OPERATIONS.labels(kind).inc()
+        with self._lock:
+            self._samples.append(sample)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, samples = self._pending, self._samples
+            self._pending, self._samples = {}, []
+            self._last_flush = time.monotonic()
+        if pending or samples:
+            self.sink.publish(pending, samples)
+        interval = perfmon_settings()["SUMMARY_LOG_SECONDS"]
+        if interval:
+            self._maybe_log_summary(int(interval))
+
+    def _maybe_log_summary(self, interval: int) -> None:
+        period = int(time.time() // interval)
+        if period == getattr(self, "_logged_period", None):
+            return
+        self._logged_period = period
+        if not self.sink.claim(f"summary-{interval}-{period}", interval * 2):
+            return  # another worker logs this period
+        from perfmon.summary import summary_line
+
+        line = summary_line(self.sink, seconds=interval)
+        if line["requests"]:
+            logger.info(json.dumps({"event": "perfmon.summary", **line}))
+
+
+_recorder: Recorder | None = None
+_recorder_lock = threading.Lock()
+
+
+def get_recorder() -> Recorder:
+    """The process's recorder, built on first use (the sink follows the cache store)."""
+    global _recorder
+    if _recorder is None:
+        with _recorder_lock:
+            if _recorder is None:
+                _recorder = Recorder(build_sink())
+    return _recorder
+
+
+def reset_recorder() -> None:
+    """Forget the recorder (tests, or after the cache store was rebuilt)."""
+    global _recorder
+    with _recorder_lock:
+        _recorder = None
