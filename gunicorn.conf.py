@@ -8,6 +8,9 @@ host (plus headroom for management commands).
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 _cores = multiprocessing.cpu_count()
 
@@ -28,3 +31,31 @@ access_log_format = (
     '"bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
 errorlog = "-"
+
+# --- Metrics shared by every worker ------------------------------------------------
+# prometheus_client's multiprocess mode: each worker writes its samples to files in
+# this directory and /metrics adds them up. It must be set before the app (and so
+# prometheus_client) is imported, is private to this master (its pid), emptied on start
+# and removed on exit; dead workers are marked so their gauges disappear.
+# perfmon's file sink (used when there is no Redis) gets a per-master directory too, so
+# "since start" means since this master started.
+_run_dir = Path(tempfile.gettempdir()) / f"enterprise-{os.getpid()}"
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_run_dir / "prometheus"))
+os.environ.setdefault("PERFMON_DIRECTORY", str(_run_dir / "perfmon"))
+
+
+def on_starting(server):
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "PERFMON_DIRECTORY"):
+        directory = Path(os.environ[name])
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(_run_dir, ignore_errors=True)

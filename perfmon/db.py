@@ -35,7 +35,7 @@ from perfmon.conf import perfmon_settings
 from perfmon.recorder import get_recorder
 
 _local = threading.local()
-_IN_LIST = re.compile(r"%s(?:\s*,\s*%s)+")
+_IN_LIST = re.compile(r"\bIN \(%s(?:\s*,\s*%s)*\)", re.IGNORECASE)
 
 
 class NPlusOneError(AssertionError):
@@ -82,7 +82,7 @@ def slow_operation(*, vendor: str, statement: Any, seconds: float, route: str) -
 
 def sql_shape(sql: str) -> str:
     """The statement with ``IN (%s, %s, ...)`` lists collapsed, so one query with 3 or 30 ids is one shape."""
-    return _IN_LIST.sub("%s...", sql)
+    return _IN_LIST.sub("IN (%s...)", sql)
 
 
 class SqlObserver:

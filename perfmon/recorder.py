@@ -3,7 +3,8 @@
 ``record()`` is called once per request (by ``perfmon.wsgi.MetricsWSGI`` under
 gunicorn, by ``PerfmonMiddleware`` when Django is called directly) and costs
 a few dictionary increments under a short lock; no I/O happens on the
-request path except the flush, at most once per ``FLUSH_SECONDS`` per worker.
+request path: a daemon thread per worker publishes the counters every
+``FLUSH_SECONDS`` (and once more when the process exits).
 
 Fields kept per (slot, "METHOD route"): ``n`` requests, ``e5`` 5xx, ``e4`` 4xx,
 ``us`` total microseconds, ``dbn`` database round trips, ``dbus`` database
@@ -14,6 +15,7 @@ bytes, ``slow`` requests over the route's budget, ``b:<i>`` latency buckets
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -66,8 +68,8 @@ class Recorder:
         self._lock = threading.Lock()
         self._pending: Counts = {}
         self._samples: list[dict[str, Any]] = []
-        self._last_flush = time.monotonic()
         self._pid = os.getpid()
+        self._flusher_pid: int | None = None
 
     def record(
         self,
@@ -121,8 +123,27 @@ class Recorder:
                 budget_ms=budget_ms(route),
                 db_round_trips=db_round_trips,
             )
-        if time.monotonic() - self._last_flush >= perfmon_settings()["FLUSH_SECONDS"]:
-            self.flush()
+        if self._flusher_pid != self._pid:
+            self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        """A daemon thread per worker process publishes every ``FLUSH_SECONDS``; requests never do."""
+        with self._lock:
+            if self._flusher_pid == os.getpid():
+                return
+            self._flusher_pid = os.getpid()
+        interval = float(perfmon_settings()["FLUSH_SECONDS"])
+
+        def run() -> None:
+            while True:
+                time.sleep(interval)
+                try:
+                    self.flush()
+                except Exception:  # never let metrics kill the thread
+                    logger.exception("perfmon: flush failed")
+
+        threading.Thread(target=run, name="perfmon-flush", daemon=True).start()
+        atexit.register(self.flush)  # the last second of a worker that exits cleanly
 
     def slow_event(self, kind: str, **details: Any) -> None:
         """Log one JSON line for a slow request or database operation and keep it as a sample."""
@@ -136,7 +157,6 @@ class Recorder:
         with self._lock:
             pending, samples = self._pending, self._samples
             self._pending, self._samples = {}, []
-            self._last_flush = time.monotonic()
         if pending or samples:
             self.sink.publish(pending, samples)
         interval = perfmon_settings()["SUMMARY_LOG_SECONDS"]

@@ -1,0 +1,36 @@
+"""``/metrics``: the project's metrics, readable from allowed networks or with the token only."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+
+@pytest.mark.django_db
+def test_metrics_are_served_to_loopback_and_count_requests(client, api, tenant_a):
+    api("member", tenant_a.id).get("/api/v1/organizations")
+
+    response = client.get("/metrics")  # the test client's REMOTE_ADDR is 127.0.0.1
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'perfmon_requests_total{method="GET",route="/api/v1/organizations",status="200"}' in text
+    assert "perfmon_request_duration_seconds_bucket" in text
+    assert 'perfmon_cache_events_total{outcome="miss",resource="organizations"}' in text
+
+
+@pytest.mark.django_db
+def test_metrics_are_hidden_from_other_networks(client):
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+@override_settings(PERFMON={"METRICS_TOKEN": "s3cret-scrape-token", "METRICS_NETWORKS": []})
+def test_metrics_token_opens_them_from_anywhere(client):
+    assert client.get("/metrics").status_code == 404
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 404
+    right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+    assert right.status_code == 200
