@@ -217,6 +217,27 @@ if IS_MONGODB:
 
     DATABASES["default"]["OPTIONS"]["event_listeners"] = [CommandObserver()]
 
+# Circuit breakers (enterprise/resilience/breakers.py). The database breaker's state is
+# shared by every worker through Redis; the Redis breaker is per process (it guards Redis).
+RESILIENCE = {
+    "BREAKERS": {
+        "database": {
+            "FAILURE_RATE": env_int("DB_BREAKER_FAILURE_PERCENT", 50, minimum=1, maximum=100) / 100,
+            "MINIMUM_CALLS": env_int("DB_BREAKER_MINIMUM_CALLS", 10, minimum=1),
+            "CONSECUTIVE_FAILURES": env_int("DB_BREAKER_CONSECUTIVE_FAILURES", 5, minimum=1),
+            "WINDOW_SECONDS": env_int("DB_BREAKER_WINDOW_SECONDS", 10, minimum=1),
+            "OPEN_SECONDS": env_int("DB_BREAKER_OPEN_SECONDS", 5, minimum=1),
+            "PROBES": env_int("DB_BREAKER_PROBES", 3, minimum=1),
+        },
+        "redis": {
+            # Opens on the first failure; probes again after RESPONSE_CACHE["ERROR_BACKOFF"].
+            "CONSECUTIVE_FAILURES": 1,
+            "PROBES": 1,
+            "SYNC_SECONDS": 0,
+        },
+    },
+}
+
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 

@@ -314,12 +314,12 @@ def own_redis(tmp_path, monkeypatch):
         socket_connect_timeout=0.2,
         retry=Retry(NoBackoff(), 0),
     )
-    store = stores.RedisStore(client)
-    monkeypatch.setattr(stores, "_store", store)
     monkeypatch.setattr(
         settings, "RESPONSE_CACHE", {**settings.RESPONSE_CACHE, "ERROR_BACKOFF": 0.3}
     )
-    cache_settings.cache_clear()
+    stores.reset_store()  # the Redis breaker is rebuilt with the 0.3 s back-off
+    store = stores.RedisStore(client)
+    monkeypatch.setattr(stores, "_store", store)
     yield server, store
     server.stop()
 

@@ -62,6 +62,9 @@ def reset_store() -> None:
     global _store
     _store = None
     cache_settings.cache_clear()
+    from enterprise.resilience.breakers import reset_breakers
+
+    reset_breakers()  # their storage and settings follow the store
 
 
 def _build_store() -> Store:

@@ -51,21 +51,40 @@ class Store(Protocol):
 
 
 class _ErrorGate:
-    """Counts store failures, logs one line per interval, and backs off after a failure."""
+    """Counts store failures, logs one line per interval, and backs off after a failure.
 
-    def __init__(self) -> None:
+    With ``breaker_name`` (the Redis store) the back-off is that circuit breaker
+    (``enterprise.resilience.breakers``): open after a failure, one probe after
+    ``ERROR_BACKOFF`` seconds, visible in perfmon. Without it (the local store's
+    generation files) a plain timer.
+    """
+
+    def __init__(self, breaker_name: str | None = None) -> None:
         self.errors = 0
         self._last_log = 0.0
         self._suppressed = 0
         self._open_until = 0.0
         self._lock = threading.Lock()
+        self._breaker = None
+        if breaker_name is not None:
+            from enterprise.resilience.breakers import breaker
+
+            self._breaker = breaker(breaker_name)
 
     @property
     def backing_off(self) -> bool:
+        if self._breaker is not None:
+            return not self._breaker.allow()
         return time.monotonic() < self._open_until
+
+    def succeeded(self) -> None:
+        if self._breaker is not None:
+            self._breaker.success()
 
     def failed(self, exc: BaseException, operation: str) -> None:
         conf = cache_settings()
+        if self._breaker is not None:
+            self._breaker.failure()
         with self._lock:
             self.errors += 1
             now = time.monotonic()

@@ -75,7 +75,7 @@ class RedisStore:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.gate = _ErrorGate()
+        self.gate = _ErrorGate("redis")
         self._lookup = client.register_script(_LOOKUP_SCRIPT)
         self._objects = client.register_script(_OBJECTS_SCRIPT)
         self._pending_bumps: set[str] = set()
@@ -109,10 +109,12 @@ class RedisStore:
         try:
             if self._pending_bumps:
                 self._flush_pending()
-            return fn()
+            result = fn()
         except Exception as exc:
             self.gate.failed(exc, operation)
             return default
+        self.gate.succeeded()
+        return result
 
     def _flush_pending(self) -> None:
         with self._pending_lock:
