@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Stores cacheable GET responses (and answers hits when no WSGI layer ran, e.g. the
     # test client). First, so the stored entry carries every header the stack adds.
     "enterprise.cache.middleware.ResponseCacheMiddleware",
+    # Database circuit breaker: 503 + Retry-After while open (GETs get the stale copy above).
+    "enterprise.resilience.database.DatabaseGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "enterprise.api.middleware.RequestBodyLimitMiddleware",
@@ -178,6 +180,7 @@ RESPONSE_CACHE = {
         "summary": env_int("CACHE_TTL_SUMMARY", 120),
     },
     "STALE_GRACE": env_int("CACHE_STALE_GRACE", 10),
+    "SHADOW_TTL": env_int("CACHE_SHADOW_TTL", 86400, minimum=0),
 }
 
 # Request bodies: the API never needs more than a few KB per object. The limit

@@ -14,12 +14,17 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from enterprise.errors import ConflictError
+from enterprise.resilience.database import (
+    database_error_kind,
+    database_error_response,
+    mark_database_failure,
+)
 
 logger = logging.getLogger("enterprise.api")
 
@@ -107,7 +112,7 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
     return Response(body, status=exc.status_code, headers=headers)
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """DRF ``EXCEPTION_HANDLER``: map every known failure to the shared error shape.
 
     Returns ``None`` for unexpected exceptions so Django's ``handler500`` (also
@@ -116,6 +121,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.APIException):
         set_rollback()
         return _api_exception_response(exc)
+    kind = database_error_kind(exc)
+    if kind is not None:  # 503 (breaker failure, stale copy for GETs) or 504
+        set_rollback()
+        request = context.get("request")
+        mark_database_failure(getattr(request, "_request", None), kind)
+        logger.warning("database %s in %s: %s", kind, type(context.get("view")).__name__, exc)
+        return database_error_response(kind)
     if isinstance(exc, Http404):
         return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, DjangoPermissionDenied):

@@ -12,7 +12,9 @@ worker rebuilds it while the others serve it, marked ``X-Cache: STALE``),
 ``LOCK_MS`` (single-flight lock lifetime), ``WAIT_MS`` (how long a cold miss
 waits for another worker's rebuild), ``LOCAL_MAX_ENTRIES`` (per-process entry
 bound without Redis), ``LOCAL_DIR`` (where generations live without Redis),
-``ERROR_LOG_INTERVAL`` and ``ERROR_BACKOFF`` (seconds).
+``ERROR_LOG_INTERVAL`` and ``ERROR_BACKOFF`` (seconds), ``SHADOW_TTL`` (seconds a
+stale shadow copy of each response is kept, to answer GETs while the database
+is unavailable; 0 keeps none).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
         "summary": 120,
     },
     "STALE_GRACE": 10,
+    "SHADOW_TTL": 86400,
     "LOCK_MS": 2000,
     "WAIT_MS": 150,
     "LOCAL_MAX_ENTRIES": 5000,

@@ -111,6 +111,11 @@ def response_key_base(
     return f"{_prefix()}:r:{token}:{digest}"
 
 
+def shadow_key(base: str) -> str:
+    """The stale shadow copy of a response: generation-free, served only when the database is not."""
+    return f"{base}|shadow"
+
+
 def object_key_base(scope: Scope | None, resource: str, object_id: str) -> str:
     return f"{_prefix()}:o:{scope_token(scope)}:{resource}:{object_id}"
 

@@ -25,9 +25,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from enterprise.cache.conf import ttl
+from enterprise.cache.conf import cache_settings, ttl
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import PER_REQUEST_HEADERS, Prepared, prepare, wsgi_host
+from enterprise.cache.keys import shadow_key
 from enterprise.cache.stores import HIT, MISS, REBUILD, STALE, WAIT, Lookup, get_store
 from enterprise.cache.wsgi import ENVIRON_KEY, render_entry, wait_for_entry
 from enterprise.http import (
@@ -104,6 +105,12 @@ class ResponseCacheMiddleware:
                 )
 
         response = self.get_response(request)
+        if getattr(response, "database_unavailable", False):
+            stale = self._stale_copy(request, prepared)
+            if stale is not None:
+                if lookup is not None and lookup.state in (MISS, REBUILD):
+                    get_store().release(lookup.key)
+                return stale
         response["X-Cache"] = "MISS"
         if response.status_code == 200 and not response.streaming:
             body = response.content
@@ -147,6 +154,23 @@ class ResponseCacheMiddleware:
         )
 
     @staticmethod
+    def _stale_copy(request: HttpRequest, prepared: Prepared) -> HttpResponse | None:
+        """The last response stored for this URL and caller, however old (database unavailable)."""
+        entry = get_store().fetch(shadow_key(prepared.base))
+        if entry is None:
+            return None
+        return _final_response(
+            *render_entry(
+                entry,
+                STALE,
+                if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
+                if_modified_since=request.META.get("HTTP_IF_MODIFIED_SINCE", ""),
+                accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
+                request_id_value=request_id(request.META.get("HTTP_X_REQUEST_ID", "")),
+            )
+        )
+
+    @staticmethod
     def _store(
         prepared: Prepared,
         lookup: Lookup,
@@ -168,4 +192,11 @@ class ResponseCacheMiddleware:
             gzipped=compressed is not None,
             deps=deps,
         )
-        get_store().save(lookup.key, entry, seconds, prepared.policy.resource)
+        shadow_seconds = cache_settings()["SHADOW_TTL"]
+        get_store().save(
+            lookup.key,
+            entry,
+            seconds,
+            prepared.policy.resource,
+            shadow=(shadow_key(prepared.base), shadow_seconds) if shadow_seconds else None,
+        )

@@ -53,7 +53,7 @@ def render_entry(
         ("X-Request-ID", request_id_value),
     ]
     if state == STALE:
-        headers.append(("Age", str(entry.age_seconds)))
+        headers += [("Age", str(entry.age_seconds)), ("Warning", '110 - "Response is Stale"')]
     if is_not_modified(
         if_none_match=if_none_match,
         if_modified_since=if_modified_since,

@@ -77,7 +77,13 @@ class RedisStorage:
     def __init__(self, client: Any, breaker: str) -> None:
         self.client = client
         self.key = f"breaker:{breaker}"
-        self._transition = client.register_script(_TRANSITION)
+        self._script: Any = None
+
+    @property
+    def _transition(self) -> Any:
+        if self._script is None:
+            self._script = self.client.register_script(_TRANSITION)
+        return self._script
 
     def read(self) -> Snapshot:
         raw = self.client.hgetall(self.key)

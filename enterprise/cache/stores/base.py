@@ -39,7 +39,16 @@ class Store(Protocol):
 
     def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None: ...
     def fetch(self, key: str) -> CachedResponse | None: ...
-    def save(self, key: str, entry: CachedResponse, ttl_seconds: int, resource: str) -> None: ...
+    def save(
+        self,
+        key: str,
+        entry: CachedResponse,
+        ttl_seconds: int,
+        resource: str,
+        shadow: tuple[str, int] | None = None,
+    ) -> None:
+        """Store ``entry``; with ``shadow=(key, seconds)`` also its stale shadow copy."""
+
     def release(self, key: str) -> None: ...
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool: ...
     def get_objects(

@@ -97,9 +97,19 @@ class LocalStore:
             raw = self._get(key)
         return CachedResponse.decode(raw) if raw else None
 
-    def save(self, key: str, entry: CachedResponse, ttl_seconds: int, resource: str) -> None:
+    def save(
+        self,
+        key: str,
+        entry: CachedResponse,
+        ttl_seconds: int,
+        resource: str,
+        shadow: tuple[str, int] | None = None,
+    ) -> None:
+        encoded = entry.encode()
         with self._mutex:
-            self._put(key, entry.encode(), ttl_seconds + cache_settings()["STALE_GRACE"])
+            self._put(key, encoded, ttl_seconds + cache_settings()["STALE_GRACE"])
+            if shadow is not None:
+                self._put(shadow[0], encoded, shadow[1])
             self._locks.pop(key, None)
             self._stats[f"{resource}:set"] += 1
 

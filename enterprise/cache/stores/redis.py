@@ -146,12 +146,22 @@ class RedisStore:
         raw = self._call("fetch", None, lambda: self.client.get(key))
         return CachedResponse.decode(raw) if raw else None
 
-    def save(self, key: str, entry: CachedResponse, ttl_seconds: int, resource: str) -> None:
+    def save(
+        self,
+        key: str,
+        entry: CachedResponse,
+        ttl_seconds: int,
+        resource: str,
+        shadow: tuple[str, int] | None = None,
+    ) -> None:
         grace = cache_settings()["STALE_GRACE"]
 
         def run() -> None:
+            encoded = entry.encode()
             pipe = self.client.pipeline(transaction=False)
-            pipe.set(key, entry.encode(), px=(ttl_seconds + grace) * 1000)
+            pipe.set(key, encoded, px=(ttl_seconds + grace) * 1000)
+            if shadow is not None:
+                pipe.set(shadow[0], encoded, ex=shadow[1])
             pipe.delete(f"{key}|lock")
             pipe.hincrby(stats_key(), f"{resource}:set", 1)
             pipe.execute()

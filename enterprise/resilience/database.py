@@ -1,0 +1,107 @@
+"""The database breaker at the request boundary: fail fast, degrade, and learn from each request.
+
+``DatabaseGuardMiddleware`` asks the ``database`` breaker before a request
+runs. While it is open, the request is answered at once with a 503 and
+``Retry-After`` (the response cache middleware, outside this one, replaces
+a GET's 503 with the last stored copy, marked ``X-Cache: STALE``); writes
+never start, so nothing can be half-applied. When the request ran, it
+reports to the breaker: a failure when the database could not be reached
+(the API's exception handler marks the request, see ``database_error_kind``),
+a success when it made at least one round trip, nothing otherwise.
+The monitoring endpoints are not guarded: they must answer during an outage.
+
+Which errors mean "the database is unavailable" (503, breaker failure) and
+which mean "this statement ran out of time" (504, not a failure of the
+database): ``database_error_kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from enterprise.resilience.breakers import breaker
+
+UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
+# Monitoring must answer during an outage (health reports it; breakers can be reset).
+UNGUARDED = ("/api/v1/performance/", "/metrics")
+_BODY = {
+    UNAVAILABLE: (
+        503,
+        "database_unavailable",
+        "The database is unavailable; nothing was changed. Retry after the Retry-After delay.",
+    ),
+    TIMEOUT: (504, "timeout", "The request ran past its time budget and was cancelled."),
+}
+
+
+def database_error_kind(exc: BaseException) -> str | None:
+    """``"timeout"``, ``"unavailable"`` or ``None`` (not a database availability problem)."""
+    cause = exc.__cause__ or exc
+    name = type(cause).__name__
+    if name in {"QueryCanceled", "ExecutionTimeout"} or "statement timeout" in str(cause):
+        return TIMEOUT
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return UNAVAILABLE
+    try:
+        from pymongo.errors import ConnectionFailure
+    except ImportError:  # pragma: no cover - pymongo is a requirement
+        return None
+    return UNAVAILABLE if isinstance(exc, ConnectionFailure) else None
+
+
+def database_error_response(kind: str) -> JsonResponse:
+    """The 503/504 answer, marked so the cache middleware may substitute a stale copy."""
+    from enterprise.api.exceptions import error_body
+
+    status, code, message = _BODY[kind]
+    response = JsonResponse(error_body(code, message), status=status)
+    response["Cache-Control"] = "no-store"
+    if kind == UNAVAILABLE:
+        response["Retry-After"] = str(breaker("database").retry_after_seconds())
+        response.database_unavailable = True
+    return response
+
+
+def mark_database_failure(request: HttpRequest | None, kind: str) -> None:
+    if request is not None:
+        request.database_failure = kind
+
+
+class DatabaseGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(UNGUARDED):
+            return self.get_response(request)
+        guard = breaker("database")
+        if not guard.allow():
+            return database_error_response(UNAVAILABLE)
+        from perfmon.db import current
+
+        observation = current()
+        trips_before = observation.round_trips if observation is not None else 0
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            guard.release()
+            raise
+        failure = getattr(request, "database_failure", None)
+        if failure == UNAVAILABLE:
+            guard.failure()
+        elif observation is not None and observation.round_trips > trips_before:
+            guard.success()
+        else:
+            guard.release()
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Database errors raised outside DRF (the admin, plain views)."""
+        kind = database_error_kind(exception)
+        if kind is None:
+            return None
+        mark_database_failure(request, kind)
+        return database_error_response(kind)
