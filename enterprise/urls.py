@@ -11,7 +11,14 @@ from enterprise.api.exceptions import json_page_not_found
 from enterprise.api.routers import OptionalSlashRouter
 from organizations.views import OrganizationViewSet
 from perfmon.prometheus import metrics_view
-from perfmon.views import CacheClearView, CacheStatsView, HealthView, MetricsSummaryView
+from perfmon.views import (
+    CacheClearView,
+    CacheStatsView,
+    CircuitBreakerActionView,
+    CircuitBreakersView,
+    HealthView,
+    MetricsSummaryView,
+)
 from providers.views import ProviderViewSet
 
 _public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -31,6 +38,16 @@ api_v1 = [
     ),
     re_path(
         r"^performance/cache/clear/?$", CacheClearView.as_view(), name="performance-cache-clear"
+    ),
+    re_path(
+        r"^performance/circuit-breakers/?$",
+        CircuitBreakersView.as_view(),
+        name="performance-circuit-breakers",
+    ),
+    re_path(
+        r"^performance/circuit-breakers/(?P<name>[a-z_]+)/(?P<action>reset|force-open)/?$",
+        CircuitBreakerActionView.as_view(),
+        name="performance-circuit-breaker-action",
     ),
     re_path(
         r"^performance/metrics/summary/?$",

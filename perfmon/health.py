@@ -38,15 +38,29 @@ def cache_state() -> str:
     return "ok"
 
 
+def breaker_states() -> dict[str, str]:
+    from enterprise.resilience.breakers import all_breakers
+
+    return {b.name: b.state for b in all_breakers()}
+
+
 def health() -> tuple[int, dict[str, Any]]:
-    """200 when the database answers (a dead cache only degrades), 503 otherwise; no internals."""
+    """200 when the database answers (a dead cache or an open breaker only degrade), 503 otherwise.
+
+    No internals: states only, never hosts, errors or versions of dependencies.
+    """
     database = "ok" if database_ok() else "down"
     cache = cache_state()
+    breakers = breaker_states()
     if database != "ok":
         status = "unavailable"
-    elif cache == "down":
+    elif cache == "down" or any(state != "closed" for state in breakers.values()):
         status = "degraded"
     else:
         status = "ok"
-    body = {"status": status, "checks": {"database": database, "cache": cache}, "version": VERSION}
+    body = {
+        "status": status,
+        "checks": {"database": database, "cache": cache, "breakers": breakers},
+        "version": VERSION,
+    }
     return (200 if database == "ok" else 503), body

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +20,8 @@ from rest_framework.views import APIView
 from enterprise.cache.keys import RESOURCES
 from enterprise.cache.operations import clear_response_cache
 from enterprise.fields import is_object_id
-from perfmon.audit import operator_action_record
+from enterprise.resilience.breakers import all_breakers, breaker
+from perfmon.audit import breaker_action, operator_action_record
 from perfmon.conf import perfmon_settings
 from perfmon.health import health
 from perfmon.models import OperatorAction
@@ -35,6 +38,9 @@ _HEALTH = inline_serializer(
             fields={
                 "database": serializers.ChoiceField(choices=["ok", "down"]),
                 "cache": serializers.ChoiceField(choices=["ok", "down", "local"]),
+                "breakers": serializers.DictField(
+                    child=serializers.ChoiceField(choices=["closed", "open", "half_open"])
+                ),
             },
         ),
         "version": serializers.CharField(),
@@ -167,3 +173,28 @@ class CacheClearView(MonitoringView):
                 }
             )
         )
+
+
+class CircuitBreakersView(MonitoringView):
+    """Every circuit breaker: state, since when, where its state lives, its thresholds."""
+
+    @extend_schema(responses={200: _ANY_OBJECT})
+    def get(self, request: Request) -> Response:
+        return _no_store(Response({"breakers": [b.describe() for b in all_breakers()]}))
+
+
+class CircuitBreakerActionView(MonitoringView):
+    """``POST .../circuit-breakers/{name}/reset`` or ``/force-open``; audited as an operator action."""
+
+    ACTIONS = {
+        "reset": OperatorAction.Action.BREAKER_RESET,
+        "force-open": OperatorAction.Action.BREAKER_FORCE_OPEN,
+    }
+
+    @extend_schema(request=None, responses={200: _ANY_OBJECT})
+    def post(self, request: Request, name: str, action: str) -> Response:
+        if name not in settings.RESILIENCE["BREAKERS"] or action not in self.ACTIONS:
+            raise NotFound()
+        target = breaker(name)
+        breaker_action(target, action, actor=request.user.scope.subject, source="api")
+        return _no_store(Response(target.describe()))
