@@ -38,7 +38,11 @@ def test_database_down_is_503_without_internals(client, monkeypatch):
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": "down", "cache": response.json()["checks"]["cache"]},
+        "checks": {
+            "database": "down",
+            "cache": response.json()["checks"]["cache"],
+            "breakers": {"database": "closed", "redis": "closed"},
+        },
         "version": "1.0.0",
     }
     assert b"10.0.0.5" not in response.content and b"password" not in response.content
