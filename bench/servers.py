@@ -64,6 +64,25 @@ class Postgres:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        self.start_server()
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-qc",
+                "CREATE DATABASE enterprise",
+            ],
+            check=True,
+        )
+        return f"postgres://postgres@127.0.0.1:{self.port}/enterprise"
+
+    def start_server(self) -> None:
+        """Start the initialised cluster (again, after ``stop()``: fault tests restart it)."""
         options = (
             f"-p {self.port} -k {self.dir.parent} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c shared_buffers=256MB -c max_connections=200"
@@ -85,21 +104,6 @@ class Postgres:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-qc",
-                "CREATE DATABASE enterprise",
-            ],
-            check=True,
-        )
-        return f"postgres://postgres@127.0.0.1:{self.port}/enterprise"
 
     def stop(self) -> None:
         if self.dir.exists():

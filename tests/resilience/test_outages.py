@@ -1,0 +1,141 @@
+"""Real faults against a real service: PostgreSQL stopped and restarted under gunicorn.
+
+A throw-away PostgreSQL and Redis (bench.servers), a small seeded database,
+and gunicorn with 2 workers. The test stops PostgreSQL itself, checks what
+clients see during the outage, restarts it and checks recovery. Runs in the
+PostgreSQL lane (it needs the PostgreSQL binaries scripts/test installs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection  # noqa: F401 - read by the skipif condition
+
+from bench.servers import ROOT, Postgres, Redis, Service
+from enterprise.api.authentication import issue_token
+from enterprise.tenancy import Role
+
+pytestmark = [
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL lane"),
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
+]
+
+
+def call(port: int, method: str, path: str, token: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            status, headers, content = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, content = error.code, error.headers, error.read()
+    return status, headers, content, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def stack():
+    work = Path(tempfile.mkdtemp(prefix="enterprise-outage-", dir="/tmp"))
+    os.chmod(work, 0o755)
+    postgres, redis = Postgres(work), Redis(work)
+    database_url, redis_url = postgres.start(), redis.start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CACHE_TTL_LIST": "2",  # lists go stale quickly: the outage exercises the shadow copies
+        "CACHE_STALE_GRACE": "1",
+        "DB_BREAKER_OPEN_SECONDS": "1",
+        "BENCH_LOG_DIR": str(work),
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run(
+        [*manage, "seed_demo", "--organizations", "2", "--clinics-per-org", "5", "--no-progress"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    service = Service("outage", "enterprise.wsgi", env, cpu="0-1", workers=2, threads=2)
+    service.start()
+    yield postgres, service, database_url
+    service.stop()
+    redis.stop()
+    postgres.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def test_postgresql_stopped_then_restarted(stack):
+    postgres, service, database_url = stack
+    port = service.port
+    platform = issue_token(
+        subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=600
+    )
+    status, _, body, _ = call(port, "GET", "/api/v1/organizations?limit=2", platform)
+    assert status == 200
+    org = json.loads(body)["results"][0]["id"]
+    admin = issue_token(subject="admin", role=Role.ORG_ADMIN, organization_id=org, ttl_seconds=600)
+    status, _, body, _ = call(port, "GET", "/api/v1/clinics?limit=5", admin)
+    clinic_id = json.loads(body)["results"][0]["id"]
+    cached = [
+        "/api/v1/clinics?limit=5",
+        f"/api/v1/clinics/{clinic_id}",
+        "/api/v1/providers?limit=3",
+    ]
+    for path in cached:  # warm every worker's view of the shared cache
+        for _ in range(4):
+            assert call(port, "GET", path, admin)[0] == 200
+
+    postgres.stop()
+    try:
+        time.sleep(2.5)  # the list entries are now past their TTL and grace
+        outage: list[tuple[str, int, str, float]] = []
+        for _ in range(3):
+            for path in cached:
+                status, headers, _, seconds = call(port, "GET", path, admin)
+                outage.append((path, status, headers.get("X-Cache", ""), seconds))
+        status, headers, body, seconds = call(port, "GET", "/api/v1/providers?limit=7", admin)
+        uncached = (status, headers.get("Retry-After"), json.loads(body)["error"]["code"], seconds)
+        write = call(port, "PATCH", f"/api/v1/clinics/{clinic_id}", admin, {"name": "Outage edit"})
+    finally:
+        postgres.start_server()
+
+    # cached reads kept answering 200 (fresh hits or stale copies), quickly
+    assert {status for _, status, _, _ in outage} == {200}, outage
+    assert "STALE" in {cache for _, _, cache, _ in outage}, outage
+    assert max(seconds for *_, seconds in outage) < 3.5, outage
+    # an uncached read is a 503 that says when to retry
+    assert uncached[0] == 503 and int(uncached[1]) >= 1 and uncached[2] == "database_unavailable"
+    assert uncached[3] < 3.5
+    # the write was refused and nothing of it landed
+    assert write[0] == 503
+
+    # recovery: the breaker half-opens, probes and closes; fresh data again
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, headers, body, _ = call(port, "GET", f"/api/v1/clinics/{clinic_id}", admin)
+        fresh = call(port, "GET", "/api/v1/providers?limit=7", admin)
+        if fresh[0] == 200:
+            break
+        time.sleep(0.5)
+    assert fresh[0] == 200, fresh[:3]
+    assert json.loads(body)["name"] != "Outage edit"
+    edit = call(port, "PATCH", f"/api/v1/clinics/{clinic_id}", admin, {"name": "After outage"})
+    assert edit[0] == 200, edit[2]
+    status, _, body, _ = call(port, "GET", f"/api/v1/clinics/{clinic_id}", admin)
+    assert status == 200 and json.loads(body)["name"] == "After outage"
