@@ -10,6 +10,7 @@ from clinics.views import ClinicViewSet
 from enterprise.api.exceptions import json_page_not_found
 from enterprise.api.routers import OptionalSlashRouter
 from organizations.views import OrganizationViewSet
+from perfmon.dashboard import performance_dashboard
 from perfmon.prometheus import metrics_view
 from perfmon.views import (
     CacheClearView,
@@ -61,6 +62,12 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # perfmon's dashboard: staff only (admin login), breaker actions for superusers.
+    path(
+        "admin/performance/",
+        admin.site.admin_view(performance_dashboard),
+        name="performance-dashboard",
+    ),
     path("admin/", admin.site.urls),
     # Prometheus; not public (PERFMON METRICS_NETWORKS / METRICS_TOKEN), see perfmon.prometheus.
     path("metrics", metrics_view, name="prometheus-metrics"),

@@ -26,7 +26,7 @@ from enterprise.resilience.breakers import breaker
 
 UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
 # Monitoring must answer during an outage (health reports it; breakers can be reset).
-UNGUARDED = ("/api/v1/performance/", "/metrics")
+UNGUARDED = ("/api/v1/performance/", "/metrics", "/admin/performance/")
 _BODY = {
     UNAVAILABLE: (
         503,
