@@ -144,6 +144,18 @@ def list_queries(sample_organization_id: str) -> list[tuple[str, models.QuerySet
     ]
 
 
+def plan_has_scan(vendor: str, plan: str) -> bool:
+    """A full table or collection scan in the plan text."""
+    if vendor == "postgresql":
+        return "Seq Scan" in plan
+    if vendor == "sqlite":
+        return any(
+            line.strip().startswith("SCAN") and "USING" not in line and "INDEX" not in line
+            for line in plan.splitlines()
+        )
+    return "COLLSCAN" in plan
+
+
 def explain_list_queries(
     sample_organization_id: str, using: str = "default"
 ) -> list[ExplainResult]:
@@ -164,15 +176,8 @@ def explain_list_queries(
                 ) if connection.in_atomic_block else cursor.execute("SET enable_seqscan = off")
                 plan = queryset.explain()
                 cursor.execute("RESET enable_seqscan")
-            scan = "Seq Scan" in plan
-        elif connection.vendor == "sqlite":
-            plan = queryset.explain()
-            scan = any(
-                line.strip().startswith("SCAN") and "USING" not in line and "INDEX" not in line
-                for line in plan.splitlines()
-            )
         else:
             plan = queryset.explain()
-            scan = "COLLSCAN" in plan
+        scan = plan_has_scan(connection.vendor, plan)
         results.append(ExplainResult(endpoint=endpoint, plan=plan, scan=scan))
     return results

@@ -70,6 +70,27 @@ def current() -> Observation | None:
     return getattr(_local, "observation", None)
 
 
+@contextmanager
+def capturing() -> Iterator[list[tuple[str, Any, Any]]]:
+    """Collect ``(vendor, statement, params)`` of every operation on this thread (``explain_endpoint``).
+
+    Parameters are kept here, in memory, to run ``EXPLAIN`` with them; they are never logged.
+    """
+    captured: list[tuple[str, Any, Any]] = []
+    previous = getattr(_local, "capture", None)
+    _local.capture = captured
+    try:
+        yield captured
+    finally:
+        _local.capture = previous
+
+
+def captured_operation(vendor: str, statement: Any, params: Any) -> None:
+    captured = getattr(_local, "capture", None)
+    if captured is not None:
+        captured.append((vendor, statement, params))
+
+
 def slow_operation(*, vendor: str, statement: Any, seconds: float, route: str) -> None:
     get_recorder().slow_event(
         "query",
@@ -100,6 +121,7 @@ class SqlObserver:
         finally:
             observation = current()
             seconds = time.perf_counter() - started
+            captured_operation(self.vendor, sql, params)
             if observation is not None:
                 shape = sql_shape(sql) if observation.track_shapes else None
                 observation.add(vendor=self.vendor, statement=sql, seconds=seconds, shape=shape)

@@ -66,6 +66,7 @@ class CommandObserver(monitoring.CommandListener):
         from perfmon import db
 
         name, details = started
+        db.captured_operation("mongodb", details["shape"], None)
         seconds = event.duration_micros / 1e6
         observation = db.current()
         slow = seconds * 1000 > db.perfmon_settings()["SLOW_QUERY_MS"]

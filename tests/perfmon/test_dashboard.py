@@ -34,7 +34,7 @@ def test_the_dashboard_renders_for_superusers_with_every_section(
     ):
         assert section in page
     assert "GET /api/v1/clinics" in page
-    assert "<polyline" in page and "<script src=\"http" not in page  # no CDN
+    assert "<polyline" in page and '<script src="http' not in page  # no CDN
     assert 'value="force-open"' in page
     assert 'href="/admin/performance/"' in admin_client.get("/admin/").content.decode()
 
