@@ -224,6 +224,12 @@ if IS_MONGODB:
 # Circuit breakers (enterprise/resilience/breakers.py). The database breaker's state is
 # shared by every worker through Redis; the Redis breaker is per process (it guards Redis).
 RESILIENCE = {
+    # Seconds per endpoint class (enterprise/resilience/budgets.py); over budget -> 504.
+    "BUDGETS": {
+        "default": env_int("BUDGET_DEFAULT_SECONDS", 30, minimum=1),
+        "search": env_int("BUDGET_SEARCH_SECONDS", 5, minimum=1),
+        "report": env_int("BUDGET_REPORT_SECONDS", 120, minimum=1),
+    },
     "BREAKERS": {
         "database": {
             "FAILURE_RATE": env_int("DB_BREAKER_FAILURE_PERCENT", 50, minimum=1, maximum=100) / 100,
@@ -241,6 +247,20 @@ RESILIENCE = {
         },
     },
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The default time budget, set once per connection; other classes SET it when needed.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", f"-c statement_timeout={RESILIENCE['BUDGETS']['default'] * 1000}"
+    )
+if IS_MONGODB:
+    DATABASES["default"]["OPTIONS"].update(
+        maxPoolSize=env_int("MONGODB_MAX_POOL_SIZE", 50, minimum=1),
+        minPoolSize=env_int("MONGODB_MIN_POOL_SIZE", 5, minimum=0),
+        maxIdleTimeMS=env_int("MONGODB_MAX_IDLE_TIME_MS", 300_000, minimum=0),
+        serverSelectionTimeoutMS=env_int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", 1000, minimum=1),
+        connectTimeoutMS=env_int("MONGODB_CONNECT_TIMEOUT_MS", 1000, minimum=1),
+    )
 
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)

@@ -27,6 +27,7 @@ class OrganizationViewSet(ResourceViewSet):
     detail_ttl = "organization_detail"
     ordering_fields = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "name"}
     platform_only_actions = ("create", "destroy")
+    report_actions = ("summary",)  # the 120 s time budget (enterprise.resilience.budgets)
 
     list_selector = staticmethod(selectors.organization_list)
     create_service = staticmethod(services.organization_create)

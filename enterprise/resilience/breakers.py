@@ -126,10 +126,12 @@ class CircuitBreaker:
             new_since = _now_ms()
             if self._move(since, HALF_OPEN, new_since):
                 since = new_since
-            else:
+            else:  # another worker moved it first: act on what it is now
                 state, since, forced = self.snapshot(fresh=True)
                 if state != HALF_OPEN:
                     return state == CLOSED
+                if (_now_ms() - since) >= self.config.open_seconds * 1000:
+                    return False  # a stale half-open period; the next call renews it
         elif (_now_ms() - since) >= self.config.open_seconds * 1000:
             # Half-open for a whole open period without a verdict (probes that never
             # reported): start a new half-open period with fresh permits.

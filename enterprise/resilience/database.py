@@ -18,11 +18,13 @@ database): ``database_error_kind``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from enterprise.resilience.breakers import breaker
+from enterprise.resilience.budgets import classify, within_budget
 
 UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
 # Monitoring must answer during an outage (health reports it; breakers can be reset).
@@ -41,7 +43,11 @@ def database_error_kind(exc: BaseException) -> str | None:
     """``"timeout"``, ``"unavailable"`` or ``None`` (not a database availability problem)."""
     cause = exc.__cause__ or exc
     name = type(cause).__name__
-    if name in {"QueryCanceled", "ExecutionTimeout"} or "statement timeout" in str(cause):
+    if (
+        name in {"QueryCanceled", "ExecutionTimeout"}
+        or "statement timeout" in str(cause)
+        or (name == "OperationalError" and str(cause) == "interrupted")  # SQLite's deadline
+    ):
         return TIMEOUT
     if isinstance(exc, (OperationalError, InterfaceError)):
         return UNAVAILABLE
@@ -89,6 +95,10 @@ class DatabaseGuardMiddleware:
         except BaseException:
             guard.release()
             raise
+        finally:
+            budget = getattr(request, "_budget", None)
+            if budget is not None:
+                budget.__exit__(None, None, None)
         failure = getattr(request, "database_failure", None)
         if failure == UNAVAILABLE:
             guard.failure()
@@ -97,6 +107,16 @@ class DatabaseGuardMiddleware:
         else:
             guard.release()
         return response
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> None:
+        """Enter the request's time budget (enterprise.resilience.budgets) once the view is known."""
+        if request.path_info.startswith(UNGUARDED):
+            return
+        budget = within_budget(classify(request, view))
+        budget.__enter__()
+        request._budget = budget
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Database errors raised outside DRF (the admin, plain views)."""

@@ -75,6 +75,7 @@ def stack():
     service.start()
     yield postgres, service, database_url
     service.stop()
+    print((work / "outage.log").read_text()[-20000:])  # shown by pytest when the test failed
     redis.stop()
     postgres.stop()
     shutil.rmtree(work, ignore_errors=True)
@@ -125,17 +126,24 @@ def test_postgresql_stopped_then_restarted(stack):
     # the write was refused and nothing of it landed
     assert write[0] == 503
 
-    # recovery: the breaker half-opens, probes and closes; fresh data again
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status, headers, body, _ = call(port, "GET", f"/api/v1/clinics/{clinic_id}", admin)
-        fresh = call(port, "GET", "/api/v1/providers?limit=7", admin)
-        if fresh[0] == 200:
-            break
-        time.sleep(0.5)
-    assert fresh[0] == 200, fresh[:3]
-    assert json.loads(body)["name"] != "Outage edit"
-    edit = call(port, "PATCH", f"/api/v1/clinics/{clinic_id}", admin, {"name": "After outage"})
+    # recovery: the breaker half-opens, probes and closes. A client that honours
+    # Retry-After gets its write applied and then reads it back, fresh.
+    edit = retry_after_503(port, "PATCH", f"/api/v1/clinics/{clinic_id}", admin, {"name": "After"})
     assert edit[0] == 200, edit[2]
-    status, _, body, _ = call(port, "GET", f"/api/v1/clinics/{clinic_id}", admin)
-    assert status == 200 and json.loads(body)["name"] == "After outage"
+    read = retry_after_503(port, "GET", f"/api/v1/clinics/{clinic_id}", admin)
+    assert read[0] == 200 and read[1].get("X-Cache") != "STALE"
+    assert json.loads(read[2])["name"] == "After"
+    fresh = retry_after_503(port, "GET", "/api/v1/providers?limit=7", admin)
+    assert fresh[0] == 200
+
+
+def retry_after_503(port: int, method: str, path: str, token: str, body: dict | None = None):
+    """Call until the answer is neither a 503 nor a stale copy (waiting Retry-After), for 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        result = call(port, method, path, token, body)
+        status, headers = result[0], result[1]
+        retry = status == 503 or headers.get("X-Cache") == "STALE"
+        if not retry or time.monotonic() > deadline:
+            return result
+        time.sleep(min(float(headers.get("Retry-After") or 0.5), 2))

@@ -1,0 +1,106 @@
+"""Time budgets per endpoint class, pushed into the database call itself.
+
+Classes: ``search`` (any request with ``?search=``; 5 s by default),
+``report`` (views that declare ``budget_class = "report"`` or list the action
+in ``report_actions``, e.g. the organization summary; 120 s) and ``default``
+(30 s). gunicorn's worker timeout (150 s) stays above the largest, so the
+application's own deadline always answers first.
+
+How each backend enforces it, with no extra round trip for default requests:
+
+* PostgreSQL: ``statement_timeout``. The default budget is set once per
+  connection (``options=-c statement_timeout=...``); a request of another class
+  issues ``SET statement_timeout`` only when the connection's current value
+  differs (remembered per connection), so a run of search requests pays it
+  once. The server cancels the statement (``QueryCanceled``) -> 504.
+* SQLite: a progress handler, installed once per connection, interrupts the
+  running statement when the thread's deadline has passed -> 504.
+* MongoDB: ``pymongo.timeout(budget)`` around the view: every operation in it
+  gets the remaining time as its deadline (client side, so it also holds
+  against a server that never answers) -> 504 or 503.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django.http import HttpRequest
+
+_local = threading.local()
+
+
+def budget_seconds(name: str) -> float:
+    return float(settings.RESILIENCE["BUDGETS"][name])
+
+
+def classify(request: HttpRequest, view: Callable[..., Any]) -> str:
+    """``search``, ``report`` or ``default`` for this request and the view that will answer it."""
+    cls = getattr(view, "cls", None) or getattr(view, "view_class", None)
+    if cls is not None:
+        if getattr(cls, "budget_class", None) == "report":
+            return "report"
+        actions = getattr(view, "actions", None) or {}
+        action = actions.get((request.method or "get").lower())
+        if action and action in getattr(cls, "report_actions", ()):
+            return "report"
+    if request.GET.get("search"):
+        return "search"
+    return "default"
+
+
+def _sqlite_progress() -> int:
+    deadline = getattr(_local, "deadline", None)
+    return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+
+def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        # Called every 10,000 SQLite VM steps; a non-zero answer interrupts the statement.
+        connection.connection.set_progress_handler(_sqlite_progress, 10_000)
+
+
+connection_created.connect(_on_connection_created, dispatch_uid="enterprise.resilience.budgets")
+
+
+def _postgres_timeout(connection: Any, milliseconds: int) -> None:
+    raw = connection.connection
+    if raw is None:
+        connection.ensure_connection()
+        raw = connection.connection
+    current = getattr(raw, "_enterprise_statement_timeout", None)
+    if current is None:
+        current = int(budget_seconds("default") * 1000)  # what the connection options set
+    if current != milliseconds:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+        raw._enterprise_statement_timeout = milliseconds
+
+
+@contextmanager
+def within_budget(name: str) -> Iterator[float]:
+    """Run the block under the named budget on every configured database; yields the seconds."""
+    seconds = budget_seconds(name)
+    _local.deadline = time.monotonic() + seconds
+    mongo = nullcontext()
+    try:
+        for alias in connections:
+            connection = connections[alias]
+            if connection.vendor == "postgresql" and (
+                name != "default" or connection.connection is not None
+            ):
+                _postgres_timeout(connection, int(seconds * 1000))
+            elif connection.vendor == "mongodb":
+                import pymongo
+
+                mongo = pymongo.timeout(seconds)
+        with mongo:
+            yield seconds
+    finally:
+        _local.deadline = None
