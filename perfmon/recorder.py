@@ -143,7 +143,7 @@ class Recorder:
                     logger.exception("perfmon: flush failed")
 
         threading.Thread(target=run, name="perfmon-flush", daemon=True).start()
-        atexit.register(self.flush)  # the last second of a worker that exits cleanly
+        atexit.register(self.flush, log_summary=False)  # a cleanly exiting worker's last second
 
     def slow_event(self, kind: str, **details: Any) -> None:
         """Log one JSON line for a slow request or database operation and keep it as a sample."""
@@ -153,14 +153,14 @@ class Recorder:
         with self._lock:
             self._samples.append(sample)
 
-    def flush(self) -> None:
+    def flush(self, *, log_summary: bool = True) -> None:
         with self._lock:
             pending, samples = self._pending, self._samples
             self._pending, self._samples = {}, []
         if pending or samples:
             self.sink.publish(pending, samples)
         interval = perfmon_settings()["SUMMARY_LOG_SECONDS"]
-        if interval:
+        if interval and log_summary:
             self._maybe_log_summary(int(interval))
 
     def _maybe_log_summary(self, interval: int) -> None:

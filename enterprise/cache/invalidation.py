@@ -15,6 +15,7 @@ from django.db import transaction
 
 from enterprise.cache.keys import bulk_generation_key, generation_key, object_generation_key
 from enterprise.cache.stores import get_store
+from perfmon.prometheus import CACHE_EVENTS
 
 
 def resource_generation_keys(
@@ -56,5 +57,7 @@ def bump_resources(
     )
     store = get_store()
     store.bump(keys, resources)
+    for resource in resources:
+        CACHE_EVENTS.labels(resource, "invalidation").inc()
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: store.bump(keys, ()))

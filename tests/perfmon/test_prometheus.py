@@ -17,6 +17,22 @@ def test_metrics_are_served_to_loopback_and_count_requests(client, api, tenant_a
     assert 'perfmon_requests_total{method="GET",route="/api/v1/organizations",status="200"}' in text
     assert "perfmon_request_duration_seconds_bucket" in text
     assert 'perfmon_cache_events_total{outcome="miss",resource="organizations"}' in text
+    assert 'perfmon_circuit_breaker_state{breaker="database"}' in text
+
+
+@pytest.mark.django_db
+def test_invalidations_are_counted_per_resource(client, tenant_a):
+    from enterprise.cache.invalidation import bump_resources
+
+    def invalidations() -> float:
+        text = client.get("/metrics").content.decode()
+        prefix = 'perfmon_cache_events_total{outcome="invalidation",resource="clinics"} '
+        lines = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    before = invalidations()
+    bump_resources(organization_ids=[tenant_a.id], resources=["clinics"])
+    assert invalidations() == before + 1
 
 
 @pytest.mark.django_db
