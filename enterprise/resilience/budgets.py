@@ -8,7 +8,8 @@ application's own deadline always answers first.
 
 How each backend enforces it, with no extra round trip for default requests:
 
-* PostgreSQL: ``statement_timeout``. The default budget is set once per
+* PostgreSQL: ``statement_timeout``, backed by a client-side deadline for a frozen
+  server (``enterprise.resilience.watchdog``). The default budget is set once per
   connection (``options=-c statement_timeout=...``); a request of another class
   issues ``SET statement_timeout`` only when the connection's current value
   differs (remembered per connection), so a run of search requests pays it
@@ -32,6 +33,8 @@ from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.http import HttpRequest
+
+from enterprise.resilience import watchdog
 
 _local = threading.local()
 
@@ -77,25 +80,46 @@ def _postgres_timeout(connection: Any, milliseconds: int) -> None:
     current = getattr(raw, "_enterprise_statement_timeout", None)
     if current is None:
         current = int(budget_seconds("default") * 1000)  # what the connection options set
-    if current != milliseconds:
+    if connection.in_atomic_block:
+        # A rollback would undo the SET behind the memo's back: always set, never remember.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+    elif current != milliseconds:
         with connection.cursor() as cursor:
             cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
         raw._enterprise_statement_timeout = milliseconds
 
 
+def deadline_cut() -> bool:
+    """Did this thread's watchdog cut a connection off during the current budget?"""
+    event = getattr(_local, "cut", None)
+    return event is not None and event.is_set()
+
+
 @contextmanager
 def within_budget(name: str) -> Iterator[float]:
-    """Run the block under the named budget on every configured database; yields the seconds."""
+    """Run the block under the named budget on every configured database; yields the seconds.
+
+    PostgreSQL also gets a client-side deadline (``enterprise.resilience.watchdog``)
+    at the budget plus a margin, for a server too frozen to honour its own timeout.
+    """
     seconds = budget_seconds(name)
     _local.deadline = time.monotonic() + seconds
-    mongo = nullcontext()
+    _local.cut = threading.Event()
+    mongo: Any = nullcontext()
+    tokens = []
     try:
         for alias in connections:
             connection = connections[alias]
-            if connection.vendor == "postgresql" and (
-                name != "default" or connection.connection is not None
-            ):
-                _postgres_timeout(connection, int(seconds * 1000))
+            if connection.vendor == "postgresql":
+                tokens.append(
+                    watchdog.arm(
+                        seconds + watchdog.MARGIN_SECONDS,
+                        watchdog.shut_down_postgres_socket(connection, _local.cut),
+                    )
+                )
+                if name != "default" or connection.connection is not None:
+                    _postgres_timeout(connection, int(seconds * 1000))
             elif connection.vendor == "mongodb":
                 import pymongo
 
@@ -103,4 +127,6 @@ def within_budget(name: str) -> Iterator[float]:
         with mongo:
             yield seconds
     finally:
+        for token in tokens:
+            watchdog.disarm(token)
         _local.deadline = None

@@ -24,7 +24,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from enterprise.resilience.breakers import breaker
-from enterprise.resilience.budgets import classify, within_budget
+from enterprise.resilience.budgets import classify, deadline_cut, within_budget
 
 UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
 # Monitoring must answer during an outage (health reports it; breakers can be reset).
@@ -41,6 +41,10 @@ _BODY = {
 
 def database_error_kind(exc: BaseException) -> str | None:
     """``"timeout"``, ``"unavailable"`` or ``None`` (not a database availability problem)."""
+    from enterprise.resilience.budgets import deadline_cut
+
+    if deadline_cut() and isinstance(exc, (OperationalError, InterfaceError)):
+        return TIMEOUT  # the watchdog cut a connection to a server that stopped answering
     cause = exc.__cause__ or exc
     name = type(cause).__name__
     if (
@@ -96,11 +100,12 @@ class DatabaseGuardMiddleware:
             guard.release()
             raise
         finally:
+            cut = deadline_cut()
             budget = getattr(request, "_budget", None)
             if budget is not None:
                 budget.__exit__(None, None, None)
         failure = getattr(request, "database_failure", None)
-        if failure == UNAVAILABLE:
+        if failure == UNAVAILABLE or cut:  # a server too frozen to cancel is a failed server
             guard.failure()
         elif observation is not None and observation.round_trips > trips_before:
             guard.success()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,8 @@ def stack():
         "CACHE_TTL_LIST": "2",  # lists go stale quickly: the outage exercises the shadow copies
         "CACHE_STALE_GRACE": "1",
         "DB_BREAKER_OPEN_SECONDS": "1",
+        "BUDGET_DEFAULT_SECONDS": "2",  # the frozen-server test waits out this budget
+        "DB_BREAKER_CONSECUTIVE_FAILURES": "2",
         "BENCH_LOG_DIR": str(work),
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -73,7 +77,7 @@ def stack():
     )
     service = Service("outage", "enterprise.wsgi", env, cpu="0-1", workers=2, threads=2)
     service.start()
-    yield postgres, service, database_url
+    yield postgres, service, work
     service.stop()
     print((work / "outage.log").read_text()[-20000:])  # shown by pytest when the test failed
     redis.stop()
@@ -82,7 +86,7 @@ def stack():
 
 
 def test_postgresql_stopped_then_restarted(stack):
-    postgres, service, database_url = stack
+    postgres, service, _ = stack
     port = service.port
     platform = issue_token(
         subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=600
@@ -147,3 +151,41 @@ def retry_after_503(port: int, method: str, path: str, token: str, body: dict | 
         if not retry or time.monotonic() > deadline:
             return result
         time.sleep(min(float(headers.get("Retry-After") or 0.5), 2))
+
+
+def _postgres_pids(postgres: Postgres) -> list[int]:
+    postmaster = int((postgres.dir / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True)
+    return [postmaster, *(int(pid) for pid in children.stdout.split())]
+
+
+def test_postgresql_frozen_every_request_is_answered_within_its_deadline(stack):
+    postgres, service, work = stack
+    port = service.port
+    platform = issue_token(
+        subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=600
+    )
+    for _ in range(6):  # every worker thread holds an open connection
+        assert retry_after_503(port, "GET", "/api/v1/organizations?limit=1", platform)[0] == 200
+
+    pids = _postgres_pids(postgres)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            results = list(
+                pool.map(
+                    lambda n: call(port, "GET", f"/api/v1/clinics?limit={n + 1}", platform),
+                    range(12),
+                )
+            )
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+    # each answered within the 2 s budget + 1 s watchdog margin (+ queueing behind 4 threads)
+    assert {status for status, *_ in results} <= {503, 504}, [r[0] for r in results]
+    assert max(seconds for *_, seconds in results) < 8, [round(r[3], 1) for r in results]
+    # after SIGCONT the cut connections are replaced and requests succeed again
+    assert retry_after_503(port, "GET", "/api/v1/clinics?limit=50", platform)[0] == 200
+    assert "WORKER TIMEOUT" not in (work / "outage.log").read_text()
