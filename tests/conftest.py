@@ -112,9 +112,12 @@ def tenant_b(db) -> Tenant:
 def _fresh_response_cache():
     """Each test starts with an empty response cache: the database is rolled back between
     tests but the cache store (a real Redis in scripts/test) is not, so bump the epoch."""
-    from enterprise.cache.stores import get_store, reset_store
+    from enterprise.cache.stores import RedisStore, get_store, reset_store
 
     reset_store()
-    get_store().bump_epoch()
+    store = get_store()
+    store.bump_epoch()
+    if isinstance(store, RedisStore):  # breaker state shared through Redis starts closed
+        store.client.delete(*(f"breaker:{name}" for name in settings.RESILIENCE["BREAKERS"]))
     yield
     reset_store()

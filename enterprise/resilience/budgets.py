@@ -90,6 +90,28 @@ def _postgres_timeout(connection: Any, milliseconds: int) -> None:
         raw._enterprise_statement_timeout = milliseconds
 
 
+def _mongodb_reachable(connection: Any) -> None:
+    """Fail within the server-selection timeout, not the budget, when no server is known to answer.
+
+    Under ``pymongo.timeout()`` server selection waits for the whole remaining budget
+    (it replaces ``serverSelectionTimeoutMS``), so an unreachable MongoDB would hold
+    every request for its full budget. The topology is checked in memory first; only
+    when it knows no writable server (start-up, outage) is a ``ping`` sent, bounded by
+    the selection timeout. Raises pymongo's ``ServerSelectionTimeoutError``.
+    """
+    import pymongo
+
+    client = connection.connection
+    if client is not None and client.topology_description.has_writable_server():
+        return
+    selection_ms = connection.settings_dict["OPTIONS"].get("serverSelectionTimeoutMS", 1000)
+    with pymongo.timeout(selection_ms / 1000):
+        if client is None:
+            connection.ensure_connection()  # its version check is a round trip
+        else:
+            client.admin.command("ping")
+
+
 def deadline_cut() -> bool:
     """Did this thread's watchdog cut a connection off during the current budget?"""
     event = getattr(_local, "cut", None)
@@ -123,6 +145,7 @@ def within_budget(name: str) -> Iterator[float]:
             elif connection.vendor == "mongodb":
                 import pymongo
 
+                _mongodb_reachable(connection)
                 mongo = pymongo.timeout(seconds)
         with mongo:
             yield seconds

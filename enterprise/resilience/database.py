@@ -59,7 +59,12 @@ def database_error_kind(exc: BaseException) -> str | None:
         from pymongo.errors import ConnectionFailure
     except ImportError:  # pragma: no cover - pymongo is a requirement
         return None
-    return UNAVAILABLE if isinstance(exc, ConnectionFailure) else None
+    # Django may wrap the driver's error in its own DatabaseError: look at both.
+    return (
+        UNAVAILABLE
+        if isinstance(exc, ConnectionFailure) or isinstance(cause, ConnectionFailure)
+        else None
+    )
 
 
 def database_error_response(kind: str) -> JsonResponse:
@@ -115,12 +120,19 @@ class DatabaseGuardMiddleware:
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
-    ) -> None:
+    ) -> HttpResponse | None:
         """Enter the request's time budget (enterprise.resilience.budgets) once the view is known."""
         if request.path_info.startswith(UNGUARDED):
             return
         budget = within_budget(classify(request, view))
-        budget.__enter__()
+        try:
+            budget.__enter__()
+        except Exception as exc:  # e.g. MongoDB unreachable when checked before the view
+            kind = database_error_kind(exc)
+            if kind is None:
+                raise
+            mark_database_failure(request, kind)
+            return database_error_response(kind)
         request._budget = budget
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -46,5 +46,8 @@ def captured_pipelines(monkeypatch, django_db_blocker) -> list[CapturedQuery]:
         return _EmptyCursor()
 
     monkeypatch.setattr(MongoQuery, "get_cursor", capture)
+    # The request-level reachability check pings the server; there is none in this lane
+    # (it is tested against a black-holed MongoDB in tests/resilience/test_workers.py).
+    monkeypatch.setattr("enterprise.resilience.budgets._mongodb_reachable", lambda connection: None)
     with django_db_blocker.unblock():
         yield captured
