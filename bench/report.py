@@ -87,6 +87,30 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b else "n/a"
 
 
+def _extra_rows(r: dict[str, Any]) -> list[str]:
+    rows = []
+    agreement = r.get("perfmon_agreement")
+    if agreement:
+        cells = " / ".join(
+            f"{agreement[q]['perfmon_ms']:.1f} vs {agreement[q]['loadgen_ms']:.1f}"
+            for q in ("p50", "p95", "p99")
+        )
+        ratios = " / ".join(f"{agreement[q]['ratio']:.2f}" for q in ("p50", "p95", "p99"))
+        rows.append(
+            f"| perfmon's own P50 / P95 / P99 vs the load generator's (ms), same phase | | {cells} "
+            f"({agreement['requests']['perfmon']} vs {agreement['requests']['loadgen']} requests) | "
+            f"{ratios} |"
+        )
+    outage = r.get("redis_outage")
+    if outage:
+        rows.append(
+            f"| P95 with Redis stopped vs the same build with the cache off, {outage['rate_rps']:.0f} req/s (ms) "
+            f"| | {outage['redis_stopped']['p95_ms']:.1f} vs {outage['no_cache']['p95_ms']:.1f} "
+            f"(errors {outage['redis_stopped']['error_rate']:.1%}) | {outage['p95_ratio']:.2f}x |"
+        )
+    return rows
+
+
 def readme_table(r: dict[str, Any]) -> str:
     mx = r["max_rps_p95_under_200ms"]
     pr_b, pr_o = r["per_route"]["baseline"]["_overall"], r["per_route"]["optimised"]["_overall"]
@@ -143,6 +167,7 @@ def readme_table(r: dict[str, Any]) -> str:
         f"cursor {last_cursor / cursor['1']:.2f}x of page 1 |",
         f"| peak RSS per worker (MB) | {max(r['peak_rss_mb']['baseline'] or [0]):.0f} | "
         f"{max(r['peak_rss_mb']['optimised'] or [0]):.0f} | |",
+        *_extra_rows(r),
         "",
         "Plots: `bench/results/latency_vs_rate.png`, `bench/results/p95_by_route.png`, "
         "`bench/results/pagination_depth.png`; raw figures in `bench/results/latest.json`.",

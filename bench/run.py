@@ -272,6 +272,78 @@ def page_times(
     return out
 
 
+def clear_perfmon(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match="perfmon:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def compare_with_perfmon(
+    service: Service, platform_token: str, result: RunResult, *, window: int
+) -> dict[str, Any]:
+    """perfmon's own P50/P95/P99 for the phase (all workers, via metrics/summary) vs the load generator's.
+
+    The generator times from the scheduled send to the last byte (network, queueing and
+    HTTP included); perfmon from the WSGI call to the response, inside the worker.
+    """
+    time.sleep(2.5)  # every worker's flush thread has published the phase
+    _, _, body = fetch(
+        f"http://127.0.0.1:{service.port}/api/v1/performance/metrics/summary?window={window}",
+        {"Authorization": f"Bearer {platform_token}"},
+    )
+    overall = json.loads(body)["window"]["overall"]
+    lat = result.latencies()
+    loadgen = {q: percentile(lat, q) for q in (50, 95, 99)}
+    figures = {
+        f"p{q}": {
+            "loadgen_ms": loadgen[q],
+            "perfmon_ms": overall[f"p{q}Ms"],
+            "ratio": overall[f"p{q}Ms"] / loadgen[q] if loadgen[q] else None,
+        }
+        for q in (50, 95, 99)
+    }
+    return {
+        "requests": {"loadgen": result.completed, "perfmon": overall["requests"]},
+        **figures,
+    }
+
+
+def measure_redis_outage(
+    redis: Redis,
+    optimised: Service,
+    nocache: Service,
+    workload: Workload,
+    *,
+    rate: float,
+    duration: float,
+) -> dict[str, Any]:
+    """P95 of the optimised build with Redis stopped, against the same build with the cache off."""
+
+    def run(service: Service, seed: int) -> dict[str, Any]:
+        result = run_constant_rate(
+            host="127.0.0.1",
+            port=service.port,
+            rate=rate,
+            duration=duration,
+            pick=workload.pick,
+            seed=seed,
+        )
+        return summarize(result)
+
+    no_cache = run(nocache, 7)
+    redis.stop()
+    stopped = run(optimised, 7)
+    return {
+        "rate_rps": rate,
+        "no_cache": no_cache,
+        "redis_stopped": stopped,
+        "p95_ratio": stopped["p95_ms"] / no_cache["p95_ms"] if no_cache["p95_ms"] else None,
+    }
+
+
 def cursor_at(database_url: str, depth: int) -> str | None:
     """The cursor a client holds after walking ``depth`` rows of the platform-wide assignment list."""
     import psycopg
@@ -394,7 +466,10 @@ def main() -> int:
             {**env, "DJANGO_SETTINGS_MODULE": "bench.ceilings"},
             **common,
         )
-        services = [optimised, baseline, bare, plain]
+        nocache = Service(
+            "optimised-nocache", "enterprise.wsgi", {**env, "RESPONSE_CACHE": "0"}, **common
+        )
+        services = [optimised, baseline, bare, plain, nocache]
         for service in services:
             service.start()
 
@@ -433,7 +508,10 @@ def main() -> int:
         )
         common_rate = max(10, baseline_max / 2)
         per_route: dict[str, dict[str, Any]] = {}
+        perfmon_agreement: dict[str, Any] = {}
         for service in (baseline, optimised):
+            if service is optimised:
+                clear_perfmon(redis_url)  # the summary then covers exactly this phase
             result = run_constant_rate(
                 host="127.0.0.1",
                 port=service.port,
@@ -451,6 +529,10 @@ def main() -> int:
                 for route in workload.routes
             }
             per_route[service.name]["_overall"] = summarize(result)
+            if service is optimised:
+                perfmon_agreement = compare_with_perfmon(
+                    service, platform_token, result, window=int(max(step * 2, 4)) + 20
+                )
 
         # 3. Throughput (wrk, closed loop): a cached detail and list vs the two ceilings.
         org = workload.orgs[0]
@@ -535,6 +617,12 @@ def main() -> int:
             cursor_urls["page 500"] = f"/api/v1/assignments?limit=20&cursor={c}"
         deep["optimised_cursor"] = page_times(optimised, cursor_urls, platform, repeat)
 
+        # 7. Redis stopped: the optimised service against itself with the cache switched off,
+        #    at the common rate (last: it stops the benchmark's Redis).
+        redis_outage = measure_redis_outage(
+            redis, optimised, nocache, workload, rate=common_rate, duration=max(step * 2, 4)
+        )
+
         rss = {service.name: service.peak_rss_mb() for service in services}
         results = assemble(
             args,
@@ -553,6 +641,8 @@ def main() -> int:
             step,
             common_rate,
         )
+        results["perfmon_agreement"] = perfmon_agreement
+        results["redis_outage"] = redis_outage
         results["index_check"] = index_check
         results["index_explain"] = explain.stdout
     finally:

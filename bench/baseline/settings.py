@@ -3,7 +3,7 @@
 from enterprise.settings import *  # noqa: F403
 
 MIDDLEWARE = [
-    "perfmon.middleware.QueryCountMiddleware",  # measurement only: the same counter as the service
+    "perfmon.middleware.PerfmonMiddleware",  # measurement only: the same counter as the service
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
