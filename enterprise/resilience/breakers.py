@@ -260,23 +260,29 @@ def _shared_storage(name: str) -> BreakerStorage:
 
 
 def breaker(name: str) -> CircuitBreaker:
-    """The named breaker (``database`` or ``redis``), built on first use from ``settings.RESILIENCE``."""
+    """The named breaker (``database`` or ``redis``), built on first use from ``settings.RESILIENCE``.
+
+    The storage is built before taking this module's lock: the ``database`` breaker's
+    storage needs the cache store, and building the cache store builds the ``redis``
+    breaker, so doing it under the lock would deadlock (the same thread re-entering, or
+    two threads taking the two locks in opposite orders).
+    """
     found = _breakers.get(name)
     if found is not None:
         return found
     from django.conf import settings
 
+    conf = settings.RESILIENCE["BREAKERS"][name]
+    if name == "redis":
+        # It guards Redis itself, so its state cannot live there.
+        from enterprise.cache.conf import cache_settings
+
+        conf = {"OPEN_SECONDS": cache_settings()["ERROR_BACKOFF"], **conf}
+        storage: BreakerStorage = LocalStorage()
+    else:
+        storage = _shared_storage(name)
     with _lock:
         if name not in _breakers:
-            conf = settings.RESILIENCE["BREAKERS"][name]
-            if name == "redis":
-                # It guards Redis itself, so its state cannot live there.
-                from enterprise.cache.conf import cache_settings
-
-                conf = {"OPEN_SECONDS": cache_settings()["ERROR_BACKOFF"], **conf}
-                storage: BreakerStorage = LocalStorage()
-            else:
-                storage = _shared_storage(name)
             _breakers[name] = CircuitBreaker(name, storage, BreakerConfig.from_settings(conf))
         return _breakers[name]
 

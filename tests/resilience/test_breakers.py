@@ -213,3 +213,17 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_first_breaker_of_a_fresh_process_does_not_deadlock_building_the_cache_store():
+    """Regression: a worker's first request was a write, so breaker("database") built the
+    cache store, whose Redis gate builds breaker("redis"): under one lock, a deadlock."""
+    from enterprise.cache.stores import reset_store
+    from enterprise.resilience.breakers import breaker
+
+    reset_store()  # no store, no breakers: a freshly forked worker
+    done: list[str] = []
+    thread = threading.Thread(target=lambda: done.append(breaker("database").state), daemon=True)
+    thread.start()
+    thread.join(5)
+    assert done == [CLOSED]
