@@ -101,7 +101,8 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
             raise ImproperlyConfigured(f"{name}: invalid port in {url!r}") from None
         host = unquote(parts.hostname or "") or options.pop("host", "")
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend, with connection attempts bounded by the request's deadline.
+            "ENGINE": "enterprise.db.postgresql",
             "NAME": db_name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

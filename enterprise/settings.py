@@ -224,6 +224,10 @@ if IS_MONGODB:
 # Circuit breakers (enterprise/resilience/breakers.py). The database breaker's state is
 # shared by every worker through Redis; the Redis breaker is per process (it guards Redis).
 RESILIENCE = {
+    # Pauses before retrying a read that found the database unreachable (seconds; empty: none).
+    "READ_RETRY_DELAYS": [
+        float(d) for d in env_list("DB_READ_RETRY_DELAYS", ["0.25", "0.5", "1.0", "2.0"]) if d
+    ],
     # Seconds per endpoint class (enterprise/resilience/budgets.py); over budget -> 504.
     "BUDGETS": {
         "default": env_int("BUDGET_DEFAULT_SECONDS", 30, minimum=1),
@@ -248,7 +252,7 @@ RESILIENCE = {
     },
 }
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "enterprise.db.postgresql":
     # The default time budget, set once per connection; other classes SET it when needed.
     DATABASES["default"]["OPTIONS"].setdefault(
         "options", f"-c statement_timeout={RESILIENCE['BUDGETS']['default'] * 1000}"

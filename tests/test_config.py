@@ -61,7 +61,7 @@ def test_database_urls_map_to_engines(tmp_path):
         "postgres://u:p%40ss@db.example:5433/app?sslmode=require", base_dir=tmp_path
     )
     assert (pg["ENGINE"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
-        "django.db.backends.postgresql",
+        "enterprise.db.postgresql",
         "u",
         "p@ss",
         "db.example",

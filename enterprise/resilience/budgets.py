@@ -112,6 +112,12 @@ def _mongodb_reachable(connection: Any) -> None:
             client.admin.command("ping")
 
 
+def remaining_seconds() -> float | None:
+    """Seconds left in this thread's request budget (``None`` outside a request)."""
+    deadline = getattr(_local, "deadline", None)
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def deadline_cut() -> bool:
     """Did this thread's watchdog cut a connection off during the current budget?"""
     event = getattr(_local, "cut", None)

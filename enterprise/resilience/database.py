@@ -9,6 +9,11 @@ reports to the breaker: a failure when the database could not be reached
 (the API's exception handler marks the request, see ``database_error_kind``),
 a success when it made at least one round trip, nothing otherwise.
 The monitoring endpoints are not guarded: they must answer during an outage.
+A read (GET/HEAD) that found the database unreachable *quickly* (connection
+refused, connection killed: a restart or failover, not a server that stopped
+answering) is retried after each of ``RESILIENCE["READ_RETRY_DELAYS"]`` on a
+fresh connection while the breaker allows it, so a restart or failover of a second or two costs readers time,
+not errors; the breaker counts one failure per request, not per attempt.
 
 Which errors mean "the database is unavailable" (503, breaker failure) and
 which mean "this statement ran out of time" (504, not a failure of the
@@ -17,16 +22,21 @@ database): ``database_error_kind``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from enterprise.resilience.breakers import breaker
 from enterprise.resilience.budgets import classify, deadline_cut, within_budget
 
 UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Only an attempt that failed this fast (refused, or its connection killed) is retried.
+FAST_FAILURE_SECONDS = 0.5
 # Monitoring must answer during an outage (health reports it; breakers can be reset).
 UNGUARDED = ("/api/v1/performance/", "/metrics", "/admin/performance/")
 _BODY = {
@@ -80,6 +90,13 @@ def database_error_response(kind: str) -> JsonResponse:
     return response
 
 
+def close_broken_connections() -> None:
+    """Drop this thread's connections so the next attempt connects afresh."""
+    for connection in connections.all(initialized_only=True):
+        if connection.vendor != "mongodb" and not connection.in_atomic_block:
+            connection.close()
+
+
 def mark_database_failure(request: HttpRequest | None, kind: str) -> None:
     if request is not None:
         request.database_failure = kind
@@ -99,6 +116,34 @@ class DatabaseGuardMiddleware:
 
         observation = current()
         trips_before = observation.round_trips if observation is not None else 0
+        attempt_started = time.monotonic()
+        response, cut = self._run(request, guard)
+        failure = getattr(request, "database_failure", None)
+        # A read that found the database unreachable (a restart, a failover) is retried after
+        # a short pause, on a fresh connection, while the breaker still allows calls: reads
+        # are idempotent, so a client sees a slower answer instead of an error. Writes never.
+        for delay in settings.RESILIENCE["READ_RETRY_DELAYS"]:
+            if failure != UNAVAILABLE or cut or request.method not in SAFE_METHODS:
+                break
+            if time.monotonic() - attempt_started > FAST_FAILURE_SECONDS:
+                break  # it failed by timing out: the server is unresponsive, not restarting
+            close_broken_connections()
+            time.sleep(delay)
+            if not guard.allow():
+                break
+            request.database_failure = failure = None
+            attempt_started = time.monotonic()
+            response, cut = self._run(request, guard)
+            failure = getattr(request, "database_failure", None)
+        if failure == UNAVAILABLE or cut:  # a server too frozen to cancel is a failed server
+            guard.failure()
+        elif observation is not None and observation.round_trips > trips_before:
+            guard.success()
+        else:
+            guard.release()
+        return response
+
+    def _run(self, request: HttpRequest, guard: Any) -> tuple[HttpResponse, bool]:
         try:
             response = self.get_response(request)
         except BaseException:
@@ -108,15 +153,9 @@ class DatabaseGuardMiddleware:
             cut = deadline_cut()
             budget = getattr(request, "_budget", None)
             if budget is not None:
+                request._budget = None
                 budget.__exit__(None, None, None)
-        failure = getattr(request, "database_failure", None)
-        if failure == UNAVAILABLE or cut:  # a server too frozen to cancel is a failed server
-            guard.failure()
-        elif observation is not None and observation.round_trips > trips_before:
-            guard.success()
-        else:
-            guard.release()
-        return response
+        return response, cut
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any

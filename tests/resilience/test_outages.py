@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -123,10 +124,11 @@ def test_postgresql_stopped_then_restarted(stack):
     # cached reads kept answering 200 (fresh hits or stale copies), quickly
     assert {status for _, status, _, _ in outage} == {200}, outage
     assert "STALE" in {cache for _, _, cache, _ in outage}, outage
-    assert max(seconds for *_, seconds in outage) < 3.5, outage
+    # at most the read-retry window (0.25 + 0.5 + 1 + 2 s) before the breaker opens, then at once
+    assert max(seconds for *_, seconds in outage) < 5, outage
     # an uncached read is a 503 that says when to retry
     assert uncached[0] == 503 and int(uncached[1]) >= 1 and uncached[2] == "database_unavailable"
-    assert uncached[3] < 3.5
+    assert uncached[3] < 5
     # the write was refused and nothing of it landed
     assert write[0] == 503
 
@@ -183,9 +185,58 @@ def test_postgresql_frozen_every_request_is_answered_within_its_deadline(stack):
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
 
-    # each answered within the 2 s budget + 1 s watchdog margin (+ queueing behind 4 threads)
     assert {status for status, *_ in results} <= {503, 504}, [r[0] for r in results]
-    assert max(seconds for *_, seconds in results) < 8, [round(r[3], 1) for r in results]
+    # Inside the service each request ends within its deadline: the 2 s budget + 1 s watchdog
+    # margin; a reconnect gets only what is left, in libpq's whole seconds (perfmon's lines).
+    log = (work / "outage.log").read_text()
+    slow = [
+        json.loads(line.split("perfmon.slow ", 1)[1])
+        for line in log.splitlines()
+        if "perfmon.slow " in line and '"kind": "request"' in line
+    ]
+    assert slow and max(s["duration_ms"] for s in slow) < 4500, slow
+    # Clients also waited in the queue behind 4 busy threads: a few waves of those.
+    assert max(seconds for *_, seconds in results) < 15, [round(r[3], 1) for r in results]
     # after SIGCONT the cut connections are replaced and requests succeed again
     assert retry_after_503(port, "GET", "/api/v1/clinics?limit=50", platform)[0] == 200
     assert "WORKER TIMEOUT" not in (work / "outage.log").read_text()
+
+
+def test_postgresql_restarted_under_load_costs_readers_time_not_errors(stack):
+    postgres, service, work = stack
+    port = service.port
+    platform = issue_token(
+        subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=600
+    )
+    assert retry_after_503(port, "GET", "/api/v1/organizations?limit=1", platform)[0] == 200
+    # start closed: the previous test left the breaker recovering (half-open, few probes)
+    assert (
+        call(port, "POST", "/api/v1/performance/circuit-breakers/database/reset", platform)[0]
+        == 200
+    )
+    time.sleep(1.1)  # every worker re-reads the shared state
+    results: list[tuple[int, float]] = []
+    stop = time.monotonic() + 6
+
+    def reader(n: int) -> None:
+        i = 0
+        while time.monotonic() < stop:
+            i += 1  # a new limit each time: uncached, every read goes to the database
+            status, _, _, seconds = call(
+                port, "GET", f"/api/v1/providers?limit={(n * 1000 + i) % 100 + 1}", platform
+            )
+            results.append((status, seconds))
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    postgres.stop()  # immediate shutdown: in-flight queries die, new connections are refused
+    postgres.start_server()
+    for thread in threads:
+        thread.join()
+
+    errors = [status for status, _ in results if status != 200]
+    assert len(results) > 40
+    assert errors == [], f"{len(errors)} of {len(results)}: {sorted(set(errors))}"
+    assert max(seconds for _, seconds in results) < 5
