@@ -72,6 +72,8 @@ def explain_endpoint(
             cache_settings.cache_clear()
     operations = []
     for vendor, statement, params in captured:
+        if vendor != "mongodb" and statement.lstrip().upper().startswith("SET "):
+            continue  # the time budget's SET statement_timeout: nothing to plan
         if vendor == "mongodb":
             plan = _explain_mongo(statement, using)
             text = json.dumps(statement, default=str)

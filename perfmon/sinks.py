@@ -48,10 +48,13 @@ def merge_into(target: dict[str, int], delta: dict[str, int]) -> None:
 
 class RedisSink:
     name = "redis"
-    PREFIX = "perfmon:"
+    PREFIX = "perfmon:"  # the default key prefix
 
-    def __init__(self, client: Any, *, history_seconds: int, keep_samples: int) -> None:
+    def __init__(
+        self, client: Any, *, history_seconds: int, keep_samples: int, prefix: str = PREFIX
+    ) -> None:
         self.client = client
+        self.prefix = prefix
         self.history_seconds = history_seconds
         self.keep_samples = keep_samples
         self._off_until = 0.0
@@ -70,14 +73,14 @@ class RedisSink:
         def run() -> None:
             pipe = self.client.pipeline(transaction=False)
             for slot, fields in deltas.items():
-                key = f"{self.PREFIX}m:{slot}"
+                key = f"{self.prefix}m:{slot}"
                 for field, n in fields.items():
                     pipe.hincrby(key, field, n)
                 if slot != "total":
                     pipe.expire(key, self.history_seconds + 120)
             if samples:
-                pipe.lpush(f"{self.PREFIX}slow", *(json.dumps(s) for s in samples))
-                pipe.ltrim(f"{self.PREFIX}slow", 0, self.keep_samples - 1)
+                pipe.lpush(f"{self.prefix}slow", *(json.dumps(s) for s in samples))
+                pipe.ltrim(f"{self.prefix}slow", 0, self.keep_samples - 1)
             pipe.execute()
 
         self._guard("publish", None, run)
@@ -88,7 +91,7 @@ class RedisSink:
         def run() -> Counts:
             pipe = self.client.pipeline(transaction=False)
             for slot in slots:
-                pipe.hgetall(f"{self.PREFIX}m:{slot}")
+                pipe.hgetall(f"{self.prefix}m:{slot}")
             return {
                 slot: {k.decode(): int(v) for k, v in raw.items()}
                 for slot, raw in zip(slots, pipe.execute(), strict=True)
@@ -99,7 +102,7 @@ class RedisSink:
 
     def slow_samples(self, limit: int) -> list[dict[str, Any]]:
         raw = self._guard(
-            "read", [], lambda: self.client.lrange(f"{self.PREFIX}slow", 0, limit - 1)
+            "read", [], lambda: self.client.lrange(f"{self.prefix}slow", 0, limit - 1)
         )
         return [json.loads(item) for item in raw]
 
@@ -108,13 +111,13 @@ class RedisSink:
             self._guard(
                 "claim",
                 False,
-                lambda: self.client.set(f"{self.PREFIX}claim:{name}", 1, nx=True, ex=seconds),
+                lambda: self.client.set(f"{self.prefix}claim:{name}", 1, nx=True, ex=seconds),
             )
         )
 
     def reset(self) -> None:
         def run() -> None:
-            keys = list(self.client.scan_iter(match=f"{self.PREFIX}*", count=500))
+            keys = list(self.client.scan_iter(match=f"{self.prefix}*", count=500))
             if keys:
                 self.client.delete(*keys)
 

@@ -81,9 +81,12 @@ def _postgres_timeout(connection: Any, milliseconds: int) -> None:
     if current is None:
         current = int(budget_seconds("default") * 1000)  # what the connection options set
     if connection.in_atomic_block:
-        # A rollback would undo the SET behind the memo's back: always set, never remember.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+        # A rollback would undo the SET behind the memo's back: never remember; set only for
+        # the non-default classes (inside one long transaction, as in tests, a default
+        # request after a search keeps the search's value until the transaction ends).
+        if milliseconds != int(budget_seconds("default") * 1000):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
     elif current != milliseconds:
         with connection.cursor() as cursor:
             cursor.execute(f"SET statement_timeout = {int(milliseconds)}")

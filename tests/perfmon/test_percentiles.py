@@ -55,7 +55,10 @@ def _sink(kind: str, directory: str):
     store = get_store()
     if not isinstance(store, RedisStore):
         pytest.skip(f"no Redis configured ({settings.CACHES['default']['BACKEND']})")
-    return RedisSink(store.client, history_seconds=3600, keep_samples=10)
+    # Its own key prefix: this process's recorder publishes to the default one meanwhile.
+    return RedisSink(
+        store.client, history_seconds=3600, keep_samples=10, prefix=f"perfmon-test-{directory}:"
+    )
 
 
 def _worker(kind: str, directory: str, n: int, ms: float) -> None:
