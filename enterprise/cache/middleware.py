@@ -55,6 +55,20 @@ def _final_response(status: int, headers: list[tuple[str, str]], body: bytes) ->
     return response
 
 
+def _entry_response(request: HttpRequest, entry: CachedResponse, state: str) -> HttpResponse:
+    """A stored entry as this request's response (conditional and encoding headers honoured)."""
+    return _final_response(
+        *render_entry(
+            entry,
+            state,
+            if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
+            if_modified_since=request.META.get("HTTP_IF_MODIFIED_SINCE", ""),
+            accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
+            request_id_value=request_id(request.META.get("HTTP_X_REQUEST_ID", "")),
+        )
+    )
+
+
 class ResponseCacheMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -142,16 +156,7 @@ class ResponseCacheMiddleware:
             entry, state = wait_for_entry(store, lookup), HIT
         if entry is None or state not in (HIT, STALE):
             return lookup
-        return _final_response(
-            *render_entry(
-                entry,
-                state,
-                if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
-                if_modified_since=request.META.get("HTTP_IF_MODIFIED_SINCE", ""),
-                accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
-                request_id_value=request_id(request.META.get("HTTP_X_REQUEST_ID", "")),
-            )
-        )
+        return _entry_response(request, entry, state)
 
     @staticmethod
     def _stale_copy(request: HttpRequest, prepared: Prepared) -> HttpResponse | None:
@@ -159,16 +164,7 @@ class ResponseCacheMiddleware:
         entry = get_store().fetch(shadow_key(prepared.base))
         if entry is None:
             return None
-        return _final_response(
-            *render_entry(
-                entry,
-                STALE,
-                if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
-                if_modified_since=request.META.get("HTTP_IF_MODIFIED_SINCE", ""),
-                accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
-                request_id_value=request_id(request.META.get("HTTP_X_REQUEST_ID", "")),
-            )
-        )
+        return _entry_response(request, entry, STALE)
 
     @staticmethod
     def _store(
