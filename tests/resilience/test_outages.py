@@ -240,3 +240,67 @@ def test_postgresql_restarted_under_load_costs_readers_time_not_errors(stack):
     assert len(results) > 40
     assert errors == [], f"{len(errors)} of {len(results)}: {sorted(set(errors))}"
     assert max(seconds for _, seconds in results) < 5
+
+
+def test_ten_second_outage_under_steady_load_loses_no_cached_read_and_no_write_half_applied(
+    stack,
+):
+    postgres, service, _ = stack
+    port = service.port
+    platform = issue_token(
+        subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=600
+    )
+    assert retry_after_503(port, "GET", "/api/v1/organizations?limit=2", platform)[0] == 200
+    call(port, "POST", "/api/v1/performance/circuit-breakers/database/reset", platform)
+    org = json.loads(call(port, "GET", "/api/v1/organizations?limit=1", platform)[2])["results"][0]
+    admin = issue_token(
+        subject="admin", role=Role.ORG_ADMIN, organization_id=org["id"], ttl_seconds=600
+    )
+    clinics = json.loads(call(port, "GET", "/api/v1/clinics?limit=5", admin)[2])["results"]
+    cached = ["/api/v1/clinics?limit=5", *(f"/api/v1/clinics/{c['id']}" for c in clinics[:3])]
+    for path in cached:
+        assert retry_after_503(port, "GET", path, admin)[0] == 200
+
+    reads: list[tuple[str, int]] = []
+    writes: list[tuple[str, str, int]] = []  # (clinic id, name sent, status)
+    stop = time.monotonic() + 16
+
+    def reader() -> None:
+        while time.monotonic() < stop:
+            for path in cached:
+                reads.append((path, call(port, "GET", path, admin)[0]))
+            time.sleep(0.05)
+
+    def writer() -> None:
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            clinic = clinics[3 + n % 2]["id"]  # clinics no reader caches: every write is checked
+            name = f"Steady write {n}"
+            status = call(port, "PATCH", f"/api/v1/clinics/{clinic}", admin, {"name": name})[0]
+            writes.append((clinic, name, status))
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)] + [
+        threading.Thread(target=writer)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    postgres.stop()
+    time.sleep(10)
+    postgres.start_server()
+    for thread in threads:
+        thread.join()
+
+    # no cached read failed during the outage
+    assert len(reads) > 100
+    assert [r for r in reads if r[1] != 200] == []
+    # every write was applied (200) or refused (503), never anything else
+    assert {status for *_, status in writes} <= {200, 503}, writes
+    assert 503 in {status for *_, status in writes}
+    # and what the database holds is the last write answered 200 for each clinic
+    for clinic in {c for c, _, _ in writes}:
+        applied = [name for c, name, status in writes if c == clinic and status == 200]
+        body = retry_after_503(port, "GET", f"/api/v1/clinics/{clinic}", admin)[2]
+        assert json.loads(body)["name"] == applied[-1]
