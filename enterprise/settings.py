@@ -8,6 +8,7 @@ error that names the variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -304,6 +305,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["enterprise.api.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["enterprise.api.filters_backend.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.KeysetPagination",
+    # Abuse limits (enterprise/api/throttling.py); an empty rate switches a scope off.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "enterprise.api.throttling.WriteRateThrottle",
+        "enterprise.api.throttling.WriteAddressRateThrottle",
+        "enterprise.api.throttling.ExpensiveRateThrottle",
+        "enterprise.api.throttling.ExpensiveAddressRateThrottle",
+    ],
+    # Proxies in front whose X-Forwarded-For is trusted for per-address limits (0: the peer
+    # address; a client could otherwise pick its own address by sending that header).
+    "NUM_PROXIES": env_int("TRUSTED_PROXIES", 0, minimum=0),
+    "DEFAULT_THROTTLE_RATES": {
+        "writes": env_str("THROTTLE_WRITES", "600/min"),
+        "writes_ip": env_str("THROTTLE_WRITES_PER_IP", "1200/min"),
+        "expensive": env_str("THROTTLE_EXPENSIVE", "300/min"),
+        "expensive_ip": env_str("THROTTLE_EXPENSIVE_PER_IP", "1200/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "enterprise.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -333,6 +350,13 @@ SPECTACULAR_SETTINGS = {
         "ProviderStatusEnum": "providers.models.ProviderStatus",
     },
 }
+
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if _rate and not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(
+            f"THROTTLE_{_scope.upper().replace('_IP', '_PER_IP')}: expected N/second, N/minute, "
+            f"N/hour or N/day (or empty to switch it off), got {_rate!r}"
+        )
 
 # --- Security headers (production values; DEBUG relaxes nothing here) -----
 SECURE_CONTENT_TYPE_NOSNIFF = True
