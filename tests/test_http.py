@@ -259,3 +259,14 @@ def test_parallel_patches_with_one_etag_give_exactly_one_200(api):
             thread.join(timeout=30)
         assert sorted(statuses) == [200, 412, 412, 412, 412, 412], (round_, statuses)
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_https_redirect_spares_health_probes_and_metrics_scrapes(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()  # middleware is loaded with the setting on
+    assert client.get("/api/v1/clinics").status_code == 301
+    assert client.get("/api/v1/performance/health").status_code == 200
+    assert client.get("/metrics").status_code == 200
