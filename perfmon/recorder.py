@@ -85,7 +85,8 @@ class Recorder:
         response_bytes: int = 0,
     ) -> None:
         ms = seconds * 1000
-        over_budget = ms > budget_ms(route)
+        budget = budget_ms(route)
+        over_budget = ms > budget
         fields = {"n": 1, "us": int(seconds * 1e6), f"b:{bucket_of(ms)}": 1}
         if status >= 500:
             fields["e5"] = 1
@@ -120,7 +121,7 @@ class Recorder:
                 method=method,
                 status=status,
                 duration_ms=round(ms, 2),
-                budget_ms=budget_ms(route),
+                budget_ms=budget,
                 db_round_trips=db_round_trips,
             )
         if self._flusher_pid != self._pid:

@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from enterprise.resilience.breakers import breaker
 from enterprise.resilience.budgets import classify, deadline_cut, within_budget
+from perfmon.db import current
 
 UNAVAILABLE, TIMEOUT = "unavailable", "timeout"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,8 +52,6 @@ _BODY = {
 
 def database_error_kind(exc: BaseException) -> str | None:
     """``"timeout"``, ``"unavailable"`` or ``None`` (not a database availability problem)."""
-    from enterprise.resilience.budgets import deadline_cut
-
     if deadline_cut() and isinstance(exc, (OperationalError, InterfaceError)):
         return TIMEOUT  # the watchdog cut a connection to a server that stopped answering
     cause = exc.__cause__ or exc
@@ -112,8 +111,6 @@ class DatabaseGuardMiddleware:
         guard = breaker("database")
         if not guard.allow():
             return database_error_response(UNAVAILABLE)
-        from perfmon.db import current
-
         observation = current()
         trips_before = observation.round_trips if observation is not None else 0
         attempt_started = time.monotonic()
