@@ -28,6 +28,9 @@ class ClinicQuerySet(TenantQuerySet):
 class Clinic(AddressFields, BaseModel):
     """A practice location; ``code`` is unique within its organization."""
 
+    #: Personal data: the audit trail records that these changed, never their values.
+    PERSONAL_FIELDS = ("email", "phone")
+
     organization = ObjectIdForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="clinics"
     )

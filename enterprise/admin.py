@@ -8,6 +8,9 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from audit.models import AuditRecord
+from audit.recording import Actor, acting_as, record_write, snapshot
+
 
 def staff_organization_id(request: HttpRequest) -> str | None:
     """The organization a non-superuser staff member manages, or ``None`` when they have none."""
@@ -62,7 +65,20 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Save and record the write in the audit trail (the admin view's transaction holds both)."""
         organization_id = None if request.user.is_superuser else staff_organization_id(request)
         if organization_id is not None and self.organization_field == "organization_id":
             obj.organization_id = organization_id
-        super().save_model(request, obj, form, change)
+        before = snapshot(type(obj).objects.filter(pk=obj.pk).first()) if change else {}
+        actor = Actor(
+            name=f"staff:{request.user.get_username()}",
+            source=AuditRecord.Source.ADMIN,
+            request_id=getattr(request, "request_id", ""),
+        )
+        with acting_as(actor):
+            super().save_model(request, obj, form, change)
+            record_write(
+                instance=obj,
+                before=before,
+                action=AuditRecord.Action.UPDATE if change else AuditRecord.Action.CREATE,
+            )

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "providers",
     "assignments",
     "perfmon",
+    "audit",
 ]
 
 MIDDLEWARE = [

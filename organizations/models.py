@@ -43,6 +43,9 @@ class OrganizationQuerySet(TenantQuerySet):
 class Organization(AddressFields, BaseModel):
     """A dental group: the tenant every clinic, provider and assignment belongs to."""
 
+    #: Personal data: the audit trail records that these changed, never their values.
+    PERSONAL_FIELDS = ("contact_email", "phone")
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     status = models.CharField(

@@ -27,6 +27,9 @@ class ProviderQuerySet(TenantQuerySet):
 class Provider(BaseModel):
     """A clinician employed by an organization; works at clinics through assignments."""
 
+    #: Personal data: the audit trail records that these changed, never their values.
+    PERSONAL_FIELDS = ("first_name", "last_name", "email", "npi")
+
     organization = ObjectIdForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="providers"
     )

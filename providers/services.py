@@ -59,6 +59,7 @@ def provider_deactivate(
     ``If-Match`` ends nothing, on MongoDB too where there is no transaction.
     """
     from assignments.models import ProviderClinicAssignment
+    from audit.recording import record_bulk_update
 
     with transaction.atomic():
         if instance.status != ProviderStatus.INACTIVE:
@@ -70,7 +71,16 @@ def provider_deactivate(
                 expected_updated_at=expected_updated_at,
             )
         ended = now_ms()
-        ProviderClinicAssignment.objects.filter(provider_id=instance.pk, is_active=True).update(
-            is_active=False, ended_at=ended, updated_at=ended
-        )
+        active = ProviderClinicAssignment.objects.filter(provider_id=instance.pk, is_active=True)
+        ended_ids = list(active.values_list("pk", flat=True))
+        if ended_ids:
+            ProviderClinicAssignment.objects.filter(pk__in=ended_ids, is_active=True).update(
+                is_active=False, ended_at=ended, updated_at=ended
+            )
+            record_bulk_update(
+                model=ProviderClinicAssignment,
+                object_ids=ended_ids,
+                organization_id=instance.organization_id,
+                changes={"is_active": (True, False), "ended_at": (None, ended)},
+            )
     return instance

@@ -9,12 +9,13 @@ tenants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404
 from django.utils.http import http_date
 from rest_framework import status, viewsets
@@ -23,6 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from audit.models import AuditRecord
+from audit.recording import Actor, acting_as, record_write, snapshot
 from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
 from enterprise.api.permissions import request_scope
 from enterprise.api.renderers import FastJSONRenderer
@@ -193,10 +196,23 @@ class ResourceViewSet(viewsets.GenericViewSet):
         except PreconditionFailedError:
             raise PreconditionFailed(self.current_etag(self.get_object())) from None
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One transaction for a write and its audit records, attributed to the caller."""
+        actor = Actor(
+            name=self.scope.subject,
+            source=AuditRecord.Source.API,
+            request_id=getattr(self.request._request, "request_id", ""),
+        )
+        with transaction.atomic(), acting_as(actor):
+            yield
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer: BaseSerializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        instance = type(self).create_service(scope=self.scope, data=serializer.validated_data)
+        with self.writing():
+            instance = type(self).create_service(scope=self.scope, data=serializer.validated_data)
+            record_write(instance=instance, before={}, action=AuditRecord.Action.CREATE)
         return self._respond(instance, status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -208,12 +224,21 @@ class ResourceViewSet(viewsets.GenericViewSet):
         instance = self.get_object()
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        instance = self._write(type(self).update_service, instance, data=serializer.validated_data)
+        before = snapshot(instance)
+        with self.writing():
+            instance = self._write(
+                type(self).update_service, instance, data=serializer.validated_data
+            )
+            record_write(instance=instance, before=before, action=AuditRecord.Action.UPDATE)
         return self._respond(instance)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        instance = self._write(type(self).destroy_service, self.get_object())
+        instance = self.get_object()
+        before = snapshot(instance)
+        with self.writing():
+            instance = self._write(type(self).destroy_service, instance)
+            record_write(instance=instance, before=before, action=AuditRecord.Action.DELETE)
         return self._respond(instance)
