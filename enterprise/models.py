@@ -32,3 +32,38 @@ class AddressFields(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for one POST, and the response it got (``enterprise.api.idempotency``).
+
+    Unique per (tenant scope, caller, key): the database decides which of two
+    concurrent requests with the same key runs; the other is told so (409).
+    """
+
+    class State(models.TextChoices):
+        PROCESSING = "processing"
+        DONE = "done"
+
+    id = ObjectIdField(primary_key=True)
+    scope = models.CharField(max_length=40, help_text="'platform' or 'org:<id>'")
+    subject = models.CharField(max_length=200, help_text="The caller (token subject).")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PROCESSING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True, default="", help_text="The rendered JSON response.")
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = MillisecondDateTimeField(default=now_ms, editable=False)
+    expires_at = MillisecondDateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "subject", "key"], name="idempotency_scope_subject_key_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

@@ -271,6 +271,13 @@ if IS_MONGODB:
 # Optimistic concurrency: when on, PUT/PATCH/DELETE without If-Match are refused (428).
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 
+# Idempotency-Key on POST (enterprise.api.idempotency): answers kept TTL seconds; a
+# reservation left "processing" (crashed worker) is taken over after LOCK seconds.
+IDEMPOTENCY = {
+    "TTL_SECONDS": env_int("IDEMPOTENCY_KEY_TTL", 86_400, minimum=60),
+    "LOCK_SECONDS": env_int("IDEMPOTENCY_LOCK_SECONDS", 60, minimum=1),
+}
+
 # --- Authentication -------------------------------------------------------
 JWT_SECRET = env_str("JWT_SECRET") or ""
 JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY") or ""

@@ -26,6 +26,7 @@ from rest_framework.serializers import BaseSerializer
 
 from audit.models import AuditRecord
 from audit.recording import Actor, acting_as, record_write, snapshot
+from enterprise.api import idempotency
 from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
 from enterprise.api.permissions import request_scope
 from enterprise.api.renderers import FastJSONRenderer
@@ -208,12 +209,32 @@ class ResourceViewSet(viewsets.GenericViewSet):
             yield
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = idempotency.requested_key(request)
+        if key is None:
+            return self._create(request)
+        reservation = idempotency.reserve(
+            scope=self.scope, key=key, digest=idempotency.fingerprint(request)
+        )
+        if isinstance(reservation, Response):  # the earlier request's answer, replayed
+            return reservation
+        try:
+            return self._create(request, reservation)
+        except BaseException:
+            idempotency.release(reservation)
+            raise
+
+    def _create(
+        self, request: Request, reservation: idempotency.Reservation | None = None
+    ) -> Response:
         serializer: BaseSerializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with self.writing():
             instance = type(self).create_service(scope=self.scope, data=serializer.validated_data)
             record_write(instance=instance, before={}, action=AuditRecord.Action.CREATE)
-        return self._respond(instance, status.HTTP_201_CREATED)
+            response = self._respond(instance, status.HTTP_201_CREATED)
+            if reservation is not None:
+                idempotency.complete(reservation, response, FastJSONRenderer().render)
+        return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._respond(self.get_object())
