@@ -5,15 +5,15 @@ from __future__ import annotations
 import django_filters
 
 from assignments.models import AssignmentRole, ProviderClinicAssignment
-from enterprise.filters import ObjectIdFilter
+from enterprise.filters import ObjectIdFilter, StrictBooleanFilter, StrictChoiceFilter
 
 
 class AssignmentFilterSet(django_filters.FilterSet):
     providerId = ObjectIdFilter(field_name="provider_id")
     clinicId = ObjectIdFilter(field_name="clinic_id")
     organizationId = ObjectIdFilter(field_name="organization_id")
-    isActive = django_filters.BooleanFilter(field_name="is_active")
-    role = django_filters.ChoiceFilter(choices=AssignmentRole.choices)
+    isActive = StrictBooleanFilter(field_name="is_active")
+    role = StrictChoiceFilter(choices=AssignmentRole.choices)
 
     class Meta:
         model = ProviderClinicAssignment

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import django_filters
-
 from clinics.models import Clinic, ClinicStatus
-from enterprise.filters import ObjectIdFilter, SearchFilterSet
+from enterprise.filters import ObjectIdFilter, SearchFilterSet, StrictChoiceFilter
 
 
 class ClinicFilterSet(SearchFilterSet):
     organizationId = ObjectIdFilter(field_name="organization_id")
-    status = django_filters.ChoiceFilter(choices=ClinicStatus.choices)
+    status = StrictChoiceFilter(choices=ClinicStatus.choices)
 
     search_fields = ("name", "code")
 

@@ -6,6 +6,7 @@ import operator
 from functools import reduce
 
 import django_filters
+from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
 
@@ -26,6 +27,41 @@ class SearchFilterSet(django_filters.FilterSet):
         return queryset.filter(
             reduce(operator.or_, (Q(**{f"{f}__icontains": value}) for f in self.search_fields))
         )
+
+
+class _StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``), any case; anything else is invalid, not "no filter"."""
+
+    _VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value: str | None) -> bool | None:
+        if value is None:
+            return None
+        try:
+            return self._VALUES[value.strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Use true or false.", code="invalid") from None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter that rejects ``null``, ``unknown`` and empty values (django-filter ignores them)."""
+
+    field_class = _StrictBooleanField
+
+
+class _PresentChoiceField(django_filters.fields.ChoiceField):
+    """A choice that, when the parameter is sent, must be one of the choices (``""`` included)."""
+
+    def clean(self, value: str | None) -> str | None:
+        if value == "":
+            raise forms.ValidationError("Choose one of the listed values.", code="invalid_choice")
+        return super().clean(value)
+
+
+class StrictChoiceFilter(django_filters.ChoiceFilter):
+    """``ChoiceFilter`` that answers 400 to an empty value instead of silently not filtering."""
+
+    field_class = _PresentChoiceField
 
 
 class ObjectIdFilter(django_filters.CharFilter):

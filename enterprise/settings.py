@@ -329,12 +329,33 @@ REST_FRAMEWORK = {
         "expensive": env_str("THROTTLE_EXPENSIVE", "300/min"),
         "expensive_ip": env_str("THROTTLE_EXPENSIVE_PER_IP", "1200/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "enterprise.api.schema.EnterpriseAutoSchema",
     "EXCEPTION_HANDLER": "enterprise.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 20,
     "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     "URL_FORMAT_OVERRIDE": None,
+}
+
+# The one error body (enterprise.api.exceptions.error_body), a schema component.
+_ERROR_COMPONENT = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "description": "Machine-readable error code."},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": "Messages per offending field (camelCase) or header.",
+                },
+            },
+        }
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -347,11 +368,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
+        "schemas": {"Error": _ERROR_COMPONENT},
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        }
+        },
     },
     "SECURITY": [{"bearerAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "enterprise.api.schema.blank_strings_any_of",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrganizationStatusEnum": "organizations.models.OrganizationStatus",
         "ClinicStatusEnum": "clinics.models.ClinicStatus",
@@ -368,6 +394,8 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
 
 # --- Security headers (production values; DEBUG relaxes nothing here) -----
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# CSRF failures under /api/ answer in the JSON error shape (the admin keeps Django's page).
+CSRF_FAILURE_VIEW = "enterprise.api.exceptions.csrf_failure"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )

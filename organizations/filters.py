@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import django_filters
-
-from enterprise.filters import SearchFilterSet
+from enterprise.filters import SearchFilterSet, StrictChoiceFilter
 from organizations.models import Organization, OrganizationStatus, SubscriptionTier
 
 
 class OrganizationFilterSet(SearchFilterSet):
-    status = django_filters.ChoiceFilter(choices=OrganizationStatus.choices)
-    subscriptionTier = django_filters.ChoiceFilter(
+    status = StrictChoiceFilter(choices=OrganizationStatus.choices)
+    subscriptionTier = StrictChoiceFilter(
         field_name="subscription_tier", choices=SubscriptionTier.choices
     )
 

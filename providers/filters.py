@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import django_filters
-
-from enterprise.filters import ObjectIdFilter, SearchFilterSet
+from enterprise.filters import ObjectIdFilter, SearchFilterSet, StrictChoiceFilter
 from providers.models import Provider, ProviderStatus
 
 
 class ProviderFilterSet(SearchFilterSet):
     organizationId = ObjectIdFilter(field_name="organization_id")
-    status = django_filters.ChoiceFilter(choices=ProviderStatus.choices)
+    status = StrictChoiceFilter(choices=ProviderStatus.choices)
 
     search_fields = ("first_name", "last_name", "email")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -39,6 +41,16 @@ def _perfmon_for_tests(tmp_path_factory: pytest.TempPathFactory) -> None:
     }
     perfmon_settings.cache_clear()
     reset_recorder()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.REQUESTS["sent"]:
+        terminalreporter.write_line(
+            f"schemathesis: {fuzz.REQUESTS['sent']} requests "
+            f"({fuzz.EXAMPLES} examples per operation and role; "
+            f"{fuzz.REQUESTS['reached_objects']} 2xx answers about existing objects)"
+        )
 
 
 def _mongodb_reachable() -> bool:
@@ -121,3 +133,7 @@ def _fresh_response_cache():
         store.client.delete(*(f"breaker:{name}" for name in settings.RESILIENCE["BREAKERS"]))
     yield
     reset_store()
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):  # throttle counters must not leak into the next test
+        cache.delete_pattern("throttle_*")

@@ -121,3 +121,39 @@ def test_unhandled_errors_are_a_generic_json_500_without_traceback(client):
     error = _assert_error_shape(response, 500, "server_error")
     assert "secret internal detail" not in response.content.decode()
     assert "Traceback" not in error["message"]
+
+
+# Found by schemathesis (tests/test_fuzz.py); pinned here so they stay fixed.
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_a_json_404_for_unsafe_methods_too(method):
+    from django.test import Client
+
+    response = getattr(Client(enforce_csrf_checks=True), method)("/api/v1/clinics/%C2%84/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/assignments?isActive=null",
+        "/api/v1/assignments?isActive=",
+        "/api/v1/clinics?status=",
+    ],
+)
+def test_filter_values_outside_the_schema_are_400(api, tenant_a, query):
+    response = api("org_admin", tenant_a.id).get(query)
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {query.split("?")[1].split("=")[0]}
+
+
+def test_timestamps_outside_1900_2999_are_400(api, tenant_a):
+    assignment = tenant_a.assignments[0]
+    response = api("org_admin", tenant_a.id).patch(
+        f"/api/v1/assignments/{assignment.pk}",
+        {"assignedAt": "0254-08-15T14:56:13Z"},
+        format="json",
+    )
+    assert response.status_code == 400 and "assignedAt" in response.json()["error"]["fields"]

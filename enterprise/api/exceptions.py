@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -187,8 +188,18 @@ def json_permission_denied(
     )
 
 
+@csrf_exempt  # the API's catch-all: an unknown path is a 404 for every method, never a CSRF 403
 def json_page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return _json_error(request, 404, "not_found", "Not found.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the JSON error shape under ``/api/``, Django's page elsewhere (admin)."""
+    if request.path.startswith("/api/"):
+        return _json_error(request, 403, "csrf_failed", "CSRF verification failed.")
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:

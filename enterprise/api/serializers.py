@@ -44,10 +44,25 @@ class StrictRegexField(StrictCharField, serializers.RegexField):
 class TimestampField(serializers.DateTimeField):
     """ISO 8601 in UTC with millisecond precision and a ``Z``: what every backend stores."""
 
+    #: Accepted years: wide enough for any real record, narrow enough that every backend
+    #: and every client's date library handles the value (year 254 does not survive all).
+    YEARS = (1900, 2999)
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        low, high = self.YEARS
+        if not low <= parsed.year <= high:
+            raise serializers.ValidationError(f"Use a date between the years {low} and {high}.")
+        return parsed
+
     def to_representation(self, value: Any) -> str | None:
         if value is None:
             return None
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        return (
+            f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
+            f"{value.microsecond // 1000:03d}Z"
+        )
 
 
 class ObjectIdSerializerField(StrictCharField, serializers.RegexField):
