@@ -10,6 +10,7 @@ from clinics.serializers import ClinicSerializer
 from enterprise.api.serializers import (
     CamelModelSerializer,
     ObjectIdSerializerField,
+    StrictBooleanField,
     TimestampField,
 )
 from providers.serializers import ProviderSerializer
@@ -19,7 +20,7 @@ class AssignmentSerializer(CamelModelSerializer):
     providerId = ObjectIdSerializerField(source="provider_id")
     clinicId = ObjectIdSerializerField(source="clinic_id")
     organizationId = serializers.CharField(source="organization_id", read_only=True)
-    isActive = serializers.BooleanField(source="is_active", required=False)
+    isActive = StrictBooleanField(source="is_active", required=False)
     assignedAt = TimestampField(source="assigned_at", required=False)
 
     class Meta:

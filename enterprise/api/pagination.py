@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -48,18 +49,20 @@ PAGINATION_PARAMS = frozenset({"cursor", "limit", "offset", "page", "ordering", 
 _LIMIT_ERROR = "A whole number from 1 to 100 is required."
 
 
+_DIGITS = re.compile(r"[0-9]{1,15}")
+
+
 def pagination_settings() -> dict[str, int]:
     return {"MAX_OFFSET": 10_000, "COUNT_CAP": 10_000, **getattr(settings, "PAGINATION", {})}
 
 
 def parse_limit(request: Request, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     raw = request.query_params.get("limit")
-    if raw is None or raw == "":
+    if raw is None:  # sent but empty is not absent: a 400 like any other non-number
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({"limit": [_LIMIT_ERROR]}) from None
+    if not _DIGITS.fullmatch(raw):  # int() would take " 5", "1_0" and non-ASCII digits
+        raise exceptions.ValidationError({"limit": [_LIMIT_ERROR]})
+    value = int(raw)
     if value < 1:
         raise exceptions.ValidationError({"limit": [_LIMIT_ERROR]})
     return min(value, maximum)
@@ -67,12 +70,9 @@ def parse_limit(request: Request, *, default: int = DEFAULT_LIMIT, maximum: int 
 
 def _non_negative(request: Request, name: str, minimum: int = 0) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = minimum - 1
+    value = int(raw) if _DIGITS.fullmatch(raw) else minimum - 1
     if value < minimum:
         raise exceptions.ValidationError(
             {name: [f"A whole number of at least {minimum} is required."]}

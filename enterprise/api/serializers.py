@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import Any
 
 from django.db import models
@@ -18,15 +19,47 @@ def camel_case(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and other non-strings instead of coercing them."""
+#: Bidirectional embedding, override and isolate controls: they make text read
+#: differently from how it is stored ("Trojan Source"); no name needs them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-    default_error_messages = {"invalid": "Must be a string."}
+
+class StrictCharField(serializers.CharField):
+    """A single-line text field: strings only (no coercion), NFC-normalised.
+
+    Refuses control characters (C0, C1, DEL; NUL included), lone surrogates,
+    bidi override controls, and values made only of invisible characters
+    (zero-width spaces and the like).
+    """
+
+    default_error_messages = {
+        "invalid": "Must be a string.",
+        "control": "Must not contain control characters.",
+        "invisible": "Must contain a visible character.",
+    }
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        for char in data:
+            category = unicodedata.category(char)
+            if category in ("Cc", "Cs") or char in _BIDI_CONTROLS:
+                self.fail("control")
+        value = super().to_internal_value(unicodedata.normalize("NFC", data))
+        if value and all(unicodedata.category(c) in ("Cf", "Zs", "Mn") for c in value):
+            self.fail("invisible")
+        return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: ``"yes"``, ``1`` or ``"on"`` are a 400, not a guess."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class StrictEmailField(StrictCharField, serializers.EmailField):
@@ -99,6 +132,7 @@ class CamelModelSerializer(serializers.ModelSerializer):
         models.TextField: StrictCharField,
         models.EmailField: StrictEmailField,
         models.SlugField: StrictSlugField,
+        models.BooleanField: StrictBooleanField,
     }
 
     def get_fields(self) -> dict[str, serializers.Field]:
