@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import socket
 import threading
@@ -147,8 +148,12 @@ def redis_client():
     return store.client
 
 
+#: FAST, but open long enough that a slow fork/join on a loaded machine cannot reach half-open.
+SHARED = dataclasses.replace(FAST, open_seconds=60)
+
+
 def _open_from_another_process(name: str) -> None:
-    breaker = CircuitBreaker(name, FallbackStorage(RedisStorage(redis_client(), name)), FAST)
+    breaker = CircuitBreaker(name, FallbackStorage(RedisStorage(redis_client(), name)), SHARED)
     for _ in range(3):
         breaker.allow()
         breaker.failure()
@@ -157,7 +162,7 @@ def _open_from_another_process(name: str) -> None:
 def test_a_transition_made_by_one_worker_process_is_seen_by_another():
     client = redis_client()
     name = f"shared-{time.time_ns()}"
-    mine = CircuitBreaker(name, FallbackStorage(RedisStorage(client, name)), FAST)
+    mine = CircuitBreaker(name, FallbackStorage(RedisStorage(client, name)), SHARED)
     assert mine.allow() and mine.state == CLOSED
 
     other = multiprocessing.get_context("fork").Process(
