@@ -23,6 +23,7 @@ class Request:
     path: str
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    tag: str = ""  # the caller's note (bench/soak: what an acknowledged write must leave behind)
 
 
 @dataclass(slots=True)
@@ -32,6 +33,8 @@ class Sample:
     status: int
     cache: str
     size: int
+    tag: str = ""
+    at: float = 0.0  # scheduled send time, seconds after the run's start
 
 
 @dataclass
@@ -40,6 +43,7 @@ class RunResult:
     duration_s: float
     samples: list[Sample] = field(default_factory=list)
     errors: int = 0  # transport errors and timeouts (status 0)
+    error_kinds: dict[str, int] = field(default_factory=dict)  # exception name -> count
 
     @property
     def sent(self) -> int:
@@ -65,16 +69,26 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[k]
 
 
+#: Idle connections older than this are closed, not reused: gunicorn closes keep-alive connections
+#: idle for its ``--keep-alive`` (30 s in bench/servers.py), and reusing one it has just closed
+#: reads an EOF, an error of the load generator, not of the service (as HTTP clients do).
+IDLE_SECONDS = 15.0
+
+
 class _Pool:
     def __init__(self, host: str, port: int, limit: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.slots = asyncio.Semaphore(limit)
 
     async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         await self.slots.acquire()
-        if self.idle:
-            return self.idle.pop()
+        now = asyncio.get_running_loop().time()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since < IDLE_SECONDS:
+                return reader, writer
+            writer.close()
         try:
             return await asyncio.open_connection(self.host, self.port)
         except Exception:
@@ -83,7 +97,7 @@ class _Pool:
 
     def release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
         if conn is not None:
-            self.idle.append(conn)
+            self.idle.append((*conn, asyncio.get_running_loop().time()))
         self.slots.release()
 
 
@@ -98,7 +112,7 @@ async def _send(pool: _Pool, request: Request, timeout: float) -> tuple[int, str
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + request.body)
         status_line = await asyncio.wait_for(reader.readline(), timeout)
         status = int(status_line.split()[1])
-        length, cache, close = 0, "", False
+        length, cache, close, chunked = 0, "", False, False
         while True:
             line = await asyncio.wait_for(reader.readline(), timeout)
             if line in (b"\r\n", b""):
@@ -111,13 +125,23 @@ async def _send(pool: _Pool, request: Request, timeout: float) -> tuple[int, str
                 cache = value.strip()
             elif name == "connection" and "close" in value.lower():
                 close = True
-        if length:
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if chunked:  # sizes in hex, each chunk then CRLF, a 0-size chunk and trailers last
+            while size := int(
+                (await asyncio.wait_for(reader.readline(), timeout)).split(b";")[0], 16
+            ):
+                await asyncio.wait_for(reader.readexactly(size + 2), timeout)
+                length += size
+            while (await asyncio.wait_for(reader.readline(), timeout)) not in (b"\r\n", b""):
+                pass
+        elif length:
             await asyncio.wait_for(reader.readexactly(length), timeout)
         if close:
             writer.close()
             conn = None
         return status, cache, length
-    except Exception:
+    except BaseException:  # a cancelled request (timeout) too: its answer may still arrive
         writer.close()
         conn = None
         raise
@@ -146,11 +170,21 @@ async def _run(
     async def one(due: float, request: Request) -> None:
         try:
             status, cache, size = await asyncio.wait_for(_send(pool, request, timeout), timeout)
-        except Exception:
+        except Exception as exc:
             status, cache, size = 0, "", 0
             result.errors += 1
+            kind = type(exc).__name__
+            result.error_kinds[kind] = result.error_kinds.get(kind, 0) + 1
         result.samples.append(
-            Sample(request.route, (loop.time() - due) * 1000, status, cache, size)
+            Sample(
+                request.route,
+                (loop.time() - due) * 1000,
+                status,
+                cache,
+                size,
+                request.tag,
+                due - t0,
+            )
         )
 
     for i in range(total):
@@ -160,7 +194,7 @@ async def _run(
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(one(due, pick(rng))))
     await asyncio.gather(*tasks)
-    for _, writer in pool.idle:
+    for _, writer, _ in pool.idle:
         writer.close()
     return result
 

@@ -82,6 +82,11 @@ class HttpEfficiencyMiddleware:
             response.content = compressed
             response["Content-Encoding"] = "gzip"
             response["Content-Length"] = str(len(compressed))
+        elif not response.streaming and not response.has_header("Content-Length"):
+            # Answers made before CommonMiddleware (the guard's 503, the body limit's 413)
+            # would otherwise go out chunked: a length lets every client frame and reuse
+            # the connection.
+            response["Content-Length"] = str(len(response.content))
         return response
 
     @staticmethod

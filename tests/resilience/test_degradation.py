@@ -66,6 +66,8 @@ def test_open_database_breaker_serves_stale_copies_refuses_the_rest_and_changes_
     assert never_cached.status_code == 503
     assert never_cached.json()["error"]["code"] == "database_unavailable"
     assert int(never_cached["Retry-After"]) >= 1
+    # with its length, though made before CommonMiddleware: gunicorn would send it chunked
+    assert int(never_cached["Content-Length"]) == len(never_cached.content)
     # writes are refused before they start
     refused = admin.patch(f"/api/v1/clinics/{clinic.pk}", {"name": "During outage"}, format="json")
     assert refused.status_code == 503
