@@ -175,13 +175,14 @@ def readme_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, table: str) -> None:
+def update_readme(readme: Path, table: str, start: str = START, end: str = END) -> None:
+    """Replace what is between the ``start`` and ``end`` markers of the README with ``table``."""
     text = readme.read_text()
-    if START not in text or END not in text:
-        raise SystemExit("README has no bench:start/bench:end markers")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+    if start not in text or end not in text:
+        raise SystemExit(f"README has no {start} / {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{table}\n{end}{tail}")
 
 
 if __name__ == "__main__":

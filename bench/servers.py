@@ -35,7 +35,12 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 class Postgres:
-    def __init__(self, work: Path) -> None:
+    """``durable=False`` (the benchmark): no fsync, asynchronous commit, fast and crash-unsafe.
+    ``durable=True`` (the fault runs, which stop it with ``-m immediate``): every commit is in
+    the WAL before it is acknowledged, as in production."""
+
+    def __init__(self, work: Path, *, durable: bool = False) -> None:
+        self.durable = durable
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
         if not bins:
             raise RuntimeError("PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -84,9 +89,11 @@ class Postgres:
     def start_server(self) -> None:
         """Start the initialised cluster (again, after ``stop()``: fault tests restart it)."""
         options = (
-            f"-p {self.port} -k {self.dir.parent} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c shared_buffers=256MB -c max_connections=200"
+            f"-p {self.port} -k {self.dir.parent} -c listen_addresses=127.0.0.1 "
+            "-c shared_buffers=256MB -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off"
         subprocess.run(
             _as_postgres(
                 [
