@@ -133,14 +133,19 @@ class RssSampler(threading.Thread):
         for pid in sorted({pid for _, pid, _ in self.samples}):
             early = [m for t, p, m in self.samples if p == pid and warmup <= t < warmup + 60]
             late = [m for t, p, m in self.samples if p == pid and t >= total - 60]
-            if early and late:
-                first, last = statistics.median(early), statistics.median(late)
-                per_worker[pid] = {
-                    "first_mib": round(first, 1),
-                    "last_mib": round(last, 1),
-                    "growth_pct": round((last / first - 1) * 100, 2),
-                }
-        worst = max((w["growth_pct"] for w in per_worker.values()), default=None)
+            count = sum(1 for _, p, _ in self.samples if p == pid)
+            if not (early and late):  # a worker that came or went mid-run: no comparison
+                per_worker[pid] = {"samples": count, "growth_pct": None}
+                continue
+            first, last = statistics.median(early), statistics.median(late)
+            per_worker[pid] = {
+                "samples": count,
+                "first_mib": round(first, 1),
+                "last_mib": round(last, 1),
+                "growth_pct": round((last / first - 1) * 100, 2),
+            }
+        growths = [w["growth_pct"] for w in per_worker.values() if w["growth_pct"] is not None]
+        worst = max(growths, default=None)
         return {"workers": per_worker, "max_growth_pct": worst, "samples": len(self.samples)}
 
 
@@ -251,7 +256,10 @@ def readme_table(report: dict[str, Any]) -> str:
             f"{w['p50_ms']} | {w['p95_ms']} | {_statuses(w['statuses'])} |"
         )
     workers = ", ".join(
-        f"{w['first_mib']} -> {w['last_mib']} MiB" for w in memory["workers"].values()
+        f"{w['first_mib']} -> {w['last_mib']} MiB"
+        if w["growth_pct"] is not None
+        else f"{w['samples']} samples, no comparison"
+        for w in memory["workers"].values()
     )
     lines += [
         "",

@@ -83,6 +83,14 @@ def api() -> Callable[..., APIClient]:
     return make
 
 
+@pytest.fixture
+def no_throttles(settings) -> None:
+    """Abuse limits off, for tests that send hundreds of requests as one caller (the limits
+    have their own tests in test_throttling.py)."""
+    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
 @dataclass
 class Tenant:
     organization: object

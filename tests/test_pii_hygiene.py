@@ -43,11 +43,9 @@ def leaks(text: str) -> list[str]:
 
 
 @pytest.fixture
-def everything_is_slow(settings):
+def everything_is_slow(settings, no_throttles):
     """Every request and every database operation over its budget: the slow logs write all."""
     settings.PERFMON = {**settings.PERFMON, "BUDGETS": {"default": 0}, "SLOW_QUERY_MS": 0}
-    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
 def test_canaries_appear_only_in_the_answers_that_are_about_them(

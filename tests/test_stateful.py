@@ -39,7 +39,7 @@ from audit.models import AuditRecord
 from tests.conftest import token_for
 from tests.factories import OrganizationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_throttles")]
 
 ROLES = ("dentist", "hygienist", "assistant", "manager")
 TENANTS = ("A", "B")
@@ -394,13 +394,6 @@ class TwoTenants(RuleBasedStateMachine):
             + [("providers", p) for p in sorted(tenant.providers)]
             + [("assignments", a) for a in sorted(tenant.assignments)]
         )
-
-
-@pytest.fixture(autouse=True)
-def _no_throttles(settings):
-    """Hundreds of writes from one token: abuse limits have their own tests."""
-    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
 def test_two_tenants_state_machine(db):
