@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -37,7 +38,14 @@ def get(port: int, path: str, token: str | None = None, timeout: float = 40):
             return response.status, response.read(), time.monotonic() - started
     except urllib.error.HTTPError as error:
         return error.code, error.read(), time.monotonic() - started
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+    except (
+        urllib.error.URLError,
+        ConnectionError,
+        TimeoutError,
+        http.client.HTTPException,
+    ) as error:
+        # HTTPException: e.g. IncompleteRead from a worker killed mid-answer (a lost request,
+        # counted as one; escaping would end the client thread and hide its later requests).
         return None, repr(error).encode(), time.monotonic() - started
 
 
