@@ -58,7 +58,7 @@ class AssignmentViewSet(ResourceViewSet):
         page = self.paginate_queryset(
             selectors.provider_active_assignments(scope=self.scope, provider_id=provider_id)
         )
-        if not page and not request.query_params.get("cursor"):
+        if not page:  # empty: say 404 when the provider or clinic is not the caller's
             selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
         clinics = get_clinics_cached(
             scope=self.scope, ids=(a.clinic_id for a in page), dependencies=self.cache_dependencies
@@ -88,7 +88,7 @@ class AssignmentViewSet(ResourceViewSet):
         page = self.paginate_queryset(
             selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id)
         )
-        if not page and not request.query_params.get("cursor"):
+        if not page:  # empty: say 404 when the provider or clinic is not the caller's
             selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
         providers = get_providers_cached(
             scope=self.scope,

@@ -166,7 +166,7 @@ def check_writes(database_url: str, results: list[RunResult]) -> dict[str, Any]:
     """Every acknowledged write against the database; every refused one must have left nothing."""
     import psycopg
 
-    acked_creates, refused_creates, acked_renames = set(), set(), {}
+    acked_creates, refused_creates, acked_renames, refused_renames = set(), set(), {}, set()
     unknown = 0
     for result in results:
         for s in result.samples:
@@ -183,6 +183,8 @@ def check_writes(database_url: str, results: list[RunResult]) -> dict[str, Any]:
                 unknown += 1  # no answer: either outcome is correct
             elif s.status == 503 and kind == "create":
                 refused_creates.add(rest[0])
+            elif s.status == 503:
+                refused_renames.add(rest[0].split(" ", 1)[1])
     with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as conn:
         stored = {
             r[0]
@@ -217,7 +219,8 @@ def check_writes(database_url: str, results: list[RunResult]) -> dict[str, Any]:
         "lost_examples": (lost_creates + lost_renames)[:10],
         "clinics_not_at_their_newest_rename": len(stale),
         "refused_503_creates": len(refused_creates),
-        "refused_but_applied": len(refused_creates & stored),
+        "refused_503_renames": len(refused_renames),
+        "refused_but_applied": len(refused_creates & stored) + len(refused_renames & set(audited)),
         "unanswered_writes": unknown,
     }
 
@@ -266,7 +269,8 @@ def readme_table(report: dict[str, Any]) -> str:
         f"Worker memory over the soak: largest growth {memory['max_growth_pct']} % ({workers}). "
         f"Writes: {writes['acknowledged_creates']} creates and {writes['acknowledged_renames']} renames "
         f"acknowledged, **{writes['lost_acknowledged_writes']} lost**; {writes['refused_503_creates']} creates "
-        f"refused with 503, {writes['refused_but_applied']} of them applied; "
+        f"and {writes.get('refused_503_renames', 0)} renames refused with 503, "
+        f"{writes['refused_but_applied']} of them applied; "
         f"{writes['unanswered_writes']} writes unanswered. "
         f"5xx outside the documented outage behaviour: **{unexplained}**; "
         f"requests without an answer: {soak['unanswered'] + report['faults']['unanswered']}.",

@@ -377,6 +377,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "enterprise.api.schema.blank_strings_any_of",
+        "enterprise.api.schema.field_selection_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrganizationStatusEnum": "organizations.models.OrganizationStatus",

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enterprise.api.query_params import KnownQueryParamsMixin
 from enterprise.cache.keys import RESOURCES
 from enterprise.cache.operations import clear_response_cache
 from enterprise.fields import is_object_id
@@ -62,7 +63,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-class HealthView(APIView):
+class HealthView(KnownQueryParamsMixin, APIView):
     """Liveness and readiness for load balancers and orchestrators: no authentication, no internals."""
 
     authentication_classes: list = []
@@ -74,7 +75,7 @@ class HealthView(APIView):
         return _no_store(Response(body, status=status))
 
 
-class MonitoringView(APIView):
+class MonitoringView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsPlatformAdmin]
 
 
@@ -100,6 +101,8 @@ class _WindowQuery(serializers.Serializer):
 
 class MetricsSummaryView(MonitoringView):
     """P50/P95/P99, errors, round trips and cache outcomes per route, over a window and since start."""
+
+    query_params = ("window",)
 
     @extend_schema(
         parameters=[

@@ -204,7 +204,7 @@ CATALOGUE = [
         "/api/v1/clinics?status[$ne]=x&status=$ne",
         None,
         400,
-        "status",
+        "status[$ne]",
     ),
     # Unicode edge cases in names
     ("nul-in-name", "post", "/api/v1/clinics", {"name": "a\x00b", "code": "U1"}, 400, "name"),

@@ -228,7 +228,8 @@ def test_every_endpoint_stays_within_its_round_trip_budget(api, template, budget
     for p in providers[:10]:
         AssignmentFactory(clinic=clinics[1], provider=p)
     url = template.format(org=org.pk, c0=clinics[0].pk, p0=providers[0].pk, a0=assignments[0].pk)
-    url += ("&" if "?" in url else "?") + f"limit={limit}"
+    if template.endswith(("s", "/staff", "/clinics", "=exact")):  # lists: page size 1 and 100
+        url += ("&" if "?" in url else "?") + f"limit={limit}"
     client = api("member", org.pk)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)

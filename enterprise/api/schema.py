@@ -9,6 +9,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_serializer
 from drf_spectacular.utils import OpenApiParameter
 
+from enterprise.api.serializers import reader_for
+
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "enterprise.api.authentication.JWTAuthentication"
@@ -96,6 +98,22 @@ class EnterpriseAutoSchema(AutoSchema):
                     pattern=r"^[\x21-\x7e]{1,255}$",
                 )
             )
+        if getattr(self.view, "action", None) in ("list", "retrieve") and hasattr(
+            self.view, "cache_resource"
+        ):
+            names = "|".join(reader_for(type(self.view).serializer_class, ()).fields)
+            parameters.append(
+                OpenApiParameter(
+                    "fields",
+                    str,
+                    OpenApiParameter.QUERY,
+                    description=(
+                        "Comma-separated field names: only those (and id) are returned and "
+                        "loaded; an unknown name is a 400 listing the allowed ones."
+                    ),
+                    pattern=rf"^({names})(,({names}))*$",
+                )
+            )
         if self.method in ("PUT", "PATCH", "DELETE") and hasattr(self.view, "cache_resource"):
             parameters.append(
                 OpenApiParameter(
@@ -132,4 +150,41 @@ def blank_strings_any_of(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                 visit(value)
 
     visit(result)
+    return result
+
+
+def field_selection_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """With ``?fields=`` a list or detail read answers only the fields asked for (``id``
+    always): its 200 body is the full object or that subset, each ``<Name>Fields``."""
+    components = result.get("components", {}).get("schemas", {})
+
+    def full_or_selected(ref: str) -> dict[str, Any]:
+        name = ref.rsplit("/", 1)[1]
+        selected = f"{name}Fields"
+        if selected not in components:
+            components[selected] = {
+                "type": "object",
+                "description": f"{name} with only the fields asked for in ?fields= (id always).",
+                "properties": components[name]["properties"],
+                "required": ["id"],
+            }
+        return {"anyOf": [{"$ref": ref}, {"$ref": f"#/components/schemas/{selected}"}]}
+
+    for operations in result.get("paths", {}).values():
+        read = operations.get("get")
+        if not read or not any(
+            p.get("in") == "query" and p.get("name") == "fields" for p in read.get("parameters", [])
+        ):
+            continue
+        content = read["responses"]["200"]["content"]["application/json"]
+        ref = content["schema"].get("$ref")
+        if not ref:
+            continue
+        target = components[ref.rsplit("/", 1)[1]]
+        results = target.get("properties", {}).get("results")
+        if results is not None:  # a page of the list (its component serves this list only)
+            if "$ref" in results.get("items", {}):
+                results["items"] = full_or_selected(results["items"]["$ref"])
+        else:
+            content["schema"] = full_or_selected(ref)
     return result

@@ -28,7 +28,9 @@ from audit.models import AuditRecord
 from audit.recording import Actor, acting_as, record_write, snapshot
 from enterprise.api import idempotency
 from enterprise.api.exceptions import PreconditionFailed, PreconditionRequired
+from enterprise.api.pagination import PAGINATION_PARAMS
 from enterprise.api.permissions import request_scope
+from enterprise.api.query_params import KnownQueryParamsMixin
 from enterprise.api.renderers import FastJSONRenderer
 from enterprise.api.serializers import columns_for, reader_for
 from enterprise.cache.policy import CachePolicy
@@ -38,7 +40,7 @@ from enterprise.http import if_match_satisfied, strong_etag
 from enterprise.tenancy import Scope
 
 
-class ResourceViewSet(viewsets.GenericViewSet):
+class ResourceViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
     """CRUD over one tenant-scoped resource.
 
     Subclasses set:
@@ -105,6 +107,19 @@ class ResourceViewSet(viewsets.GenericViewSet):
                 *sorted(columns_for(serializer) | ordering | {"id", "updated_at"})
             )
         return queryset
+
+    def known_query_params(self) -> set[str]:
+        """Lists: filters, pagination, ordering, ``fields``; details: ``fields``; a paginated
+        extra route (provider-clinics, clinic-staff): pagination; anything else: none."""
+        if self.action == "list":
+            filterset = self.filterset_class
+            return set(PAGINATION_PARAMS) | set(filterset.base_filters if filterset else ())
+        if self.action == "retrieve":
+            return {"fields"}
+        handler = getattr(self, self.action or "", None)
+        if getattr(handler, "kwargs", {}).get("pagination_class"):
+            return set(PAGINATION_PARAMS) - {"fields"}
+        return set()
 
     def selected_fields(self) -> list[str] | None:
         """``?fields=a,b`` on list and detail reads: those fields plus ``id``; 400 for unknown names."""

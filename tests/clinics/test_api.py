@@ -93,14 +93,37 @@ def test_delete_archives(api):
     assert clinic.status == "archived"
 
 
-def test_filters_combine_and_unknown_parameters_are_ignored(api):
+def test_filters_combine_and_unknown_parameters_are_400(api):
     org = OrganizationFactory()
     a = ClinicFactory(organization=org, name="North Clinic", status="active")
     ClinicFactory(organization=org, name="South Clinic", status="inactive")
     client = api("member", org.pk)
-    response = client.get(f"{URL}?status=active&search=north&unknown=1&organizationId={org.pk}")
+    response = client.get(f"{URL}?status=active&search=north&organizationId={org.pk}")
     assert [r["id"] for r in response.json()["results"]] == [a.pk]
     assert client.get(f"{URL}?status=bogus").status_code == 400
+    # A mistyped filter is not silently dropped (the answer would look filtered).
+    typo = client.get(f"{URL}?status=active&organisationId={org.pk}&=1")
+    assert typo.status_code == 400
+    assert set(typo.json()["error"]["fields"]) == {"organisationId", ""}
+    assert "organizationId" in typo.json()["error"]["fields"]["organisationId"][0]
+    assert client.get(f"{URL}/{a.pk}?fields=name&limit=5").status_code == 400  # detail: fields only
+    assert client.get(f"{URL}/{a.pk}?fields=name").json() == {"id": a.pk, "name": "North Clinic"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/organizations/{org}/summary?limit=5",
+        "/api/v1/assignments/clinic/{clinic}/staff?status=active",
+        "/api/v1/performance/health?verbose=1",
+    ],
+)
+def test_endpoints_without_a_parameter_refuse_it(api, path):
+    org = OrganizationFactory()
+    clinic = ClinicFactory(organization=org)
+    response = api("org_admin", org.pk).get(path.format(org=org.pk, clinic=clinic.pk))
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) in (["limit"], ["status"], ["verbose"])
 
 
 def test_cursor_pages_walk_every_row_once(api):
