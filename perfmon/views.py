@@ -111,7 +111,9 @@ class MetricsSummaryView(MonitoringView):
         responses={200: _ANY_OBJECT},
     )
     def get(self, request: Request) -> Response:
-        query = _WindowQuery(data=request.query_params)
+        query = _WindowQuery(
+            data=request.query_params.dict()
+        )  # a plain dict: `?window=` is a 400, not the default
         query.is_valid(raise_exception=True)
         recorder = get_recorder()
         recorder.flush()  # this worker's last second; the others publish on their own
