@@ -64,8 +64,20 @@ class StrictChoiceFilter(django_filters.ChoiceFilter):
     field_class = _PresentChoiceField
 
 
+class _PresentCharField(forms.CharField):
+    """A text parameter that, when sent, may not be empty (``?providerId=`` is not "no filter")."""
+
+    def clean(self, value: str | None) -> str:
+        if value == "":
+            raise forms.ValidationError("A value is required when the parameter is sent.")
+        return super().clean(value)
+
+
 class ObjectIdFilter(django_filters.CharFilter):
-    """An id filter: a malformed id is a 400 naming the parameter, not a database error."""
+    """An id filter: a malformed or empty id is a 400 naming the parameter, not a database
+    error or a silently dropped filter."""
+
+    field_class = _PresentCharField
 
     def __init__(self, *args, **kwargs) -> None:
         from django.core.validators import RegexValidator

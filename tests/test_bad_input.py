@@ -198,6 +198,15 @@ CATALOGUE = [
         400,
         "providerId",
     ),
+    ("empty-id-filter", "get", "/api/v1/assignments?providerId=", None, 400, "providerId"),
+    (
+        "unknown-query-parameter",
+        "get",
+        "/api/v1/clinics?organisationId=x",
+        None,
+        400,
+        "organisationId",
+    ),
     (
         "operator-in-status-filter",
         "get",
