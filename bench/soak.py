@@ -335,6 +335,9 @@ def main() -> int:
             "BENCH_LOG_DIR": str(work),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DB_BREAKER_OPEN_SECONDS": str(DB_BREAKER_OPEN_SECONDS),
+            # gunicorn.conf.py (read from the working directory) recycles workers every ~20,000
+            # requests, which would hide a leak: the soak measures one process over its run.
+            "GUNICORN_MAX_REQUESTS": "0",
             "THROTTLE_WRITES": "",
             "THROTTLE_WRITES_PER_IP": "",
             "THROTTLE_EXPENSIVE": "",
