@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from functools import reduce
+from typing import Any
 
 import django_filters
 from django import forms
@@ -49,13 +50,22 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = _StrictBooleanField
 
 
-class _PresentChoiceField(django_filters.fields.ChoiceField):
+class _RejectsEmpty:
+    """A form field whose parameter, when sent, may not be empty (``?x=`` is not "no filter")."""
+
+    empty_message = "A value is required when the parameter is sent."
+    empty_code = "required"
+
+    def clean(self, value: str | None) -> Any:
+        if value == "":
+            raise forms.ValidationError(self.empty_message, code=self.empty_code)
+        return super().clean(value)
+
+
+class _PresentChoiceField(_RejectsEmpty, django_filters.fields.ChoiceField):
     """A choice that, when the parameter is sent, must be one of the choices (``""`` included)."""
 
-    def clean(self, value: str | None) -> str | None:
-        if value == "":
-            raise forms.ValidationError("Choose one of the listed values.", code="invalid_choice")
-        return super().clean(value)
+    empty_message, empty_code = "Choose one of the listed values.", "invalid_choice"
 
 
 class StrictChoiceFilter(django_filters.ChoiceFilter):
@@ -64,13 +74,8 @@ class StrictChoiceFilter(django_filters.ChoiceFilter):
     field_class = _PresentChoiceField
 
 
-class _PresentCharField(forms.CharField):
+class _PresentCharField(_RejectsEmpty, forms.CharField):
     """A text parameter that, when sent, may not be empty (``?providerId=`` is not "no filter")."""
-
-    def clean(self, value: str | None) -> str:
-        if value == "":
-            raise forms.ValidationError("A value is required when the parameter is sent.")
-        return super().clean(value)
 
 
 class ObjectIdFilter(django_filters.CharFilter):
