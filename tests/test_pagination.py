@@ -213,7 +213,7 @@ LIST_AND_DETAIL = [
     ("/api/v1/clinics/{c0}", 1),
     ("/api/v1/providers/{p0}", 1),
     ("/api/v1/assignments/{a0}", 1),
-    ("/api/v1/organizations/{org}/summary", 2),
+    ("/api/v1/organizations/{org}/summary", 1),
     ("/api/v1/clinics?count=exact", 2),
 ]
 
