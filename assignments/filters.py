@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import django_filters
-
 from assignments.models import AssignmentRole, ProviderClinicAssignment
-from enterprise.filters import ObjectIdFilter, StrictBooleanFilter, StrictChoiceFilter
+from enterprise.filters import FilterSet, ObjectIdFilter, StrictBooleanFilter, StrictChoiceFilter
 
 
-class AssignmentFilterSet(django_filters.FilterSet):
+class AssignmentFilterSet(FilterSet):
     providerId = ObjectIdFilter(field_name="provider_id")
     clinicId = ObjectIdFilter(field_name="clinic_id")
     organizationId = ObjectIdFilter(field_name="organization_id")

@@ -12,7 +12,27 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
 
 
-class SearchFilterSet(django_filters.FilterSet):
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with its form class built once per filter-set class.
+
+    ``FilterSet.get_form_class`` builds a new form class for every request,
+    and with it a new form field for every filter: about half of what
+    validating a filtered list's parameters costs. The fields depend only on
+    the class's declared filters (none of ours reads the request), and each
+    form instance deep-copies the class's fields, so one class per filter set
+    serves every request and thread.
+    """
+
+    def get_form_class(self) -> type[forms.Form]:
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class = form_class
+        return form_class
+
+
+class SearchFilterSet(FilterSet):
     """Adds ``?search=`` (case-insensitive substring over ``search_fields``, 1-100 characters)."""
 
     search = django_filters.CharFilter(

@@ -15,6 +15,7 @@ Layout (prefix ``dos`` by default):
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
 from enterprise.cache.conf import cache_settings
@@ -106,9 +107,20 @@ def response_key_base(
 ) -> str:
     """The generation-free part of a response key (generations are appended at lookup)."""
     token = scope_token(scope)
-    material = "\n".join((host, path.rstrip("/"), normalised_query(query_string), representation))
-    digest = hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    digest = (
+        _memoised_digest if len(host) + len(path) + len(query_string) <= 512 else _request_digest
+    )(host, path, query_string, representation)
     return f"{_prefix()}:r:{token}:{digest}"
+
+
+def _request_digest(host: str, path: str, query_string: str, representation: str) -> str:
+    material = "\n".join((host, path.rstrip("/"), normalised_query(query_string), representation))
+    return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+#: The hit path of a popular URL normalises its query once per process (short URLs only,
+#: so the memo stays a few MB whatever clients send).
+_memoised_digest = lru_cache(maxsize=8192)(_request_digest)
 
 
 def shadow_key(base: str) -> str:
