@@ -169,18 +169,28 @@ def sweep(
 
     After the first failing step the gap to the last passing one is bisected
     ``refinements`` times, so the reported maximum is not just a power of ``factor``.
+
+    Every step measures the service in its steady state at that rate: the
+    same rate is offered, unrecorded, for half the step's duration first, and
+    every phase draws its own requests from the workload (no phase replays
+    another's sequence). Replaying one sequence per step made each step's
+    first requests repeats of the previous step's (cache hits) and its last
+    ones new keys, a burst of cold misses at the end of every step that no
+    steady load has.
     """
     steps: list[dict[str, Any]] = []
+    phases = iter(range(1, 10_000))
 
     def step(rate: float) -> bool:
-        result = run_constant_rate(
-            host="127.0.0.1",
-            port=service.port,
-            rate=rate,
-            duration=duration,
-            pick=workload.pick,
-            seed=seed,
-        )
+        for recorded in (False, True):
+            result = run_constant_rate(
+                host="127.0.0.1",
+                port=service.port,
+                rate=rate,
+                duration=duration if recorded else duration / 2,
+                pick=workload.pick,
+                seed=seed * 10_000 + next(phases),
+            )
         summary = summarize(result)
         steps.append(summary)
         ok = (
@@ -423,6 +433,10 @@ def main() -> int:
             "PERFMON_QUERY_COUNT_HEADER": "1",
             "BENCH_LOG_DIR": str(work),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # No worker recycling in any build: gunicorn.conf.py's max_requests replaced the
+            # optimised build's workers mid-step (it serves several times the baseline's
+            # requests), a cold restart measured as its latency; the baseline's never were.
+            "GUNICORN_MAX_REQUESTS": "0",
             # Abuse limits off: the load generator is one address sending far past them.
             "THROTTLE_WRITES": "",
             "THROTTLE_WRITES_PER_IP": "",

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 
 from enterprise.errors import ConflictError, PreconditionFailedError
 from enterprise.fields import now_ms
@@ -56,14 +56,20 @@ def save_or_conflict(
     explain_conflict: Callable[[M], ConflictError],
     expected_updated_at: datetime | None = None,
 ) -> M:
-    """Save in a savepoint; a unique-index violation becomes the ``ConflictError`` the caller explains.
+    """Save with one statement; a unique-index violation becomes the caller's ``ConflictError``.
 
     The database decides uniqueness (two racing requests: one wins, the other
     gets 409); ``explain_conflict`` only runs on the failure path to name the
-    field. With ``expected_updated_at`` (an ``If-Match`` write) the update is
-    applied only if the row still has that version, atomically in the database
-    (``UPDATE ... WHERE updated_at = ...``, no transaction needed on MongoDB);
-    otherwise ``PreconditionFailedError`` and nothing changes.
+    field, and must not query: on PostgreSQL the violation has aborted the
+    caller's transaction, which rolls back with the error. There is no
+    savepoint around the statement, on purpose: a conflict ends the write, so
+    there is nothing to return to, and a savepoint costs two round trips
+    (``SAVEPOINT``, ``RELEASE``) on every write. With ``expected_updated_at``
+    (an ``If-Match`` write) the update is applied only if the row still has
+    that version, atomically in the database (``UPDATE ... WHERE updated_at =
+    ...``, no transaction needed on MongoDB); otherwise ``PreconditionFailedError``,
+    nothing changes, and the transaction stays usable (the 412 names the
+    current version).
     """
     if update_fields is not None:
         if not update_fields and expected_updated_at is None:
@@ -71,19 +77,19 @@ def save_or_conflict(
         instance.updated_at = next_version(expected_updated_at or instance.updated_at)
         update_fields = [*update_fields, "updated_at"]
     try:
-        with transaction.atomic():
-            if expected_updated_at is not None and update_fields is not None:
-                values = {name: getattr(instance, name) for name in update_fields}
-                updated = type(instance).objects.update_version(
-                    instance, expected_updated_at=expected_updated_at, **values
-                )
-                if not updated:
-                    raise PreconditionFailedError
-            else:
-                instance.save(
-                    update_fields=update_fields,
-                    force_insert=update_fields is None and instance._state.adding,
-                )
+        if expected_updated_at is not None and update_fields is not None:
+            values = {name: getattr(instance, name) for name in update_fields}
+            updated = type(instance).objects.update_version(
+                instance, expected_updated_at=expected_updated_at, **values
+            )
+        else:
+            instance.save(
+                update_fields=update_fields,
+                force_insert=update_fields is None and instance._state.adding,
+            )
+            updated = True
     except IntegrityError:
         raise explain_conflict(instance) from None
+    if not updated:
+        raise PreconditionFailedError
     return instance

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinics.models import Clinic
 from tests.factories import ClinicFactory, OrganizationFactory
@@ -52,6 +54,26 @@ def test_update_to_a_taken_code_is_409_and_changes_nothing(api):
     assert response.status_code == 409
     second.refresh_from_db()
     assert (second.code, second.name) == ("TWO", "Second")
+
+
+def test_a_rename_is_three_statements_read_update_audit(api):
+    org = OrganizationFactory()
+    clinic = ClinicFactory(organization=org)
+    with CaptureQueriesContext(connection) as queries:
+        response = api("org_admin", org.pk).patch(
+            f"{URL}/{clinic.pk}", {"name": "Renamed"}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    statements = [q["sql"] for q in queries.captured_queries]
+    # The write's own transaction is a savepoint here only because the test runs inside one;
+    # saving adds none (a conflict ends the write, there is nothing to return to).
+    assert sum(s.startswith("SAVEPOINT") for s in statements) <= 1, statements
+    work = [
+        s
+        for s in statements
+        if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "SET statement_timeout"))
+    ]
+    assert len(work) == 3, work  # the clinic, its UPDATE, the audit record
 
 
 def test_organization_of_a_clinic_never_changes(api):
