@@ -5,11 +5,23 @@ at most what is left of the request's time budget (plus the watchdog margin),
 and none at all once it has passed, so a request whose connection was cut by
 the watchdog (``enterprise.resilience.watchdog``) cannot then spend another
 connect timeout reconnecting to a server that stopped answering.
+
+The persistent-connection health check (``CONN_HEALTH_CHECKS``: a ``SELECT 1``
+before a request's first query, a round trip no query counter sees) is made
+only for a connection idle for ``HEALTH_CHECK_IDLE_SECONDS`` or more. Under
+load every request reused a connection a request had used milliseconds
+before, so every cache miss paid one more round trip than it counted. What
+a skipped check can miss (a restart in the last second) costs no more than
+the check was there to spare: the request's first query fails; a read is
+retried on a fresh connection (``enterprise.resilience.database``), a write
+is refused with a 503 before anything was applied, and Django closes the
+broken connection at the end of that request.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from django.db import OperationalError
@@ -17,8 +29,28 @@ from django.db.backends.postgresql import base
 
 from enterprise.resilience import budgets, watchdog
 
+#: A connection a request used less than this long ago is not health-checked again.
+HEALTH_CHECK_IDLE_SECONDS = 1.0
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    _used_at = -math.inf  # when a request last started using this connection (monotonic)
+
+    def connect(self) -> None:
+        super().connect()
+        self._used_at = time.monotonic()
+
+    def close_if_health_check_failed(self) -> None:
+        if self.connection is not None and self.health_check_enabled and not self.health_check_done:
+            now = time.monotonic()
+            if now - self._used_at < HEALTH_CHECK_IDLE_SECONDS:
+                self.health_check_done = True
+            else:
+                super().close_if_health_check_failed()
+            self._used_at = now
+            return
+        super().close_if_health_check_failed()
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         remaining = budgets.remaining_seconds()
