@@ -96,7 +96,7 @@ def organization_summary(*, scope: Scope, organization_id: str) -> dict[str, Any
     """
     if connection.vendor == "mongodb":
         return _organization_summary_grouped(scope=scope, organization_id=organization_id)
-    if not scope.is_platform and scope.organization_id != organization_id:
+    if not scope.allows_organization(organization_id):
         raise Http404  # what Organization.objects.for_scope(scope) would find: nothing
     sql, params, columns = _summary_statement(connection.alias)
     bound = [organization_id if p == _ORGANIZATION_PLACEHOLDER else p for p in params]
