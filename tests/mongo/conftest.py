@@ -2,7 +2,7 @@
 
 The API runs unchanged on a ``mongodb://`` DATABASE_URL; at the point where
 django-mongodb-backend would send ``aggregate`` to the server
-(``MongoQuery.get_cursor``), the collection name and compiled pipeline are
+(``aggregate`` on the collection the connection hands out), the collection name and compiled pipeline are
 recorded and an empty cursor is returned. Nothing here pretends to store or
 match data: responses are empty lists or 404s and the tests assert only the
 pipelines. Data behaviour on MongoDB is covered by the whole suite when
@@ -37,15 +37,23 @@ class _EmptyCursor:
 def captured_pipelines(monkeypatch, django_db_blocker) -> list[CapturedQuery]:
     if not settings.IS_MONGODB:
         pytest.skip("runs in the MongoDB lane (DATABASE_URL=mongodb://...)")
-    from django_mongodb_backend.query import MongoQuery
+    from django_mongodb_backend.base import DatabaseWrapper
 
     captured: list[CapturedQuery] = []
 
-    def capture(self):
-        captured.append(CapturedQuery(self.compiler.collection_name, self.get_pipeline()))
-        return _EmptyCursor()
+    class _CapturingCollection:
+        def __init__(self, name: str) -> None:
+            self.name = name
 
-    monkeypatch.setattr(MongoQuery, "get_cursor", capture)
+        def aggregate(self, pipeline, *args, **kwargs):
+            captured.append(CapturedQuery(self.name, list(pipeline)))
+            return _EmptyCursor()
+
+    # Every read the backend compiles, and the hand-written summary aggregate, asks the
+    # connection for its collection (which would connect first) and then aggregates.
+    monkeypatch.setattr(
+        DatabaseWrapper, "get_collection", lambda self, name, **kwargs: _CapturingCollection(name)
+    )
     # The request-level reachability check pings the server; there is none in this lane
     # (it is tested against a black-holed MongoDB in tests/resilience/test_workers.py).
     monkeypatch.setattr("enterprise.resilience.budgets._mongodb_reachable", lambda connection: None)

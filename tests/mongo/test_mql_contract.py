@@ -173,12 +173,60 @@ def test_search_is_a_case_insensitive_regex_with_metacharacters_escaped(captured
         assert condition["$regex"] == r"a\.\*\(b"
 
 
-def test_summary_counts_are_grouped_on_the_organization(captured_pipelines):
-    _client("member").get(f"/api/v1/organizations/{ORG}/summary")
-    # The organization lookup finds nothing, so only the first query runs: it must be tenant-narrowed.
-    (query,) = captured_pipelines
+def test_the_summary_is_one_aggregate_whose_every_branch_starts_on_an_index(captured_pipelines):
+    from bson import ObjectId
+
+    response = _client("member").get(f"/api/v1/organizations/{ORG}/summary")
+    assert response.status_code == 404  # nothing stored: the organization's branch found nothing
+    (query,) = captured_pipelines  # one round trip for every count
     assert query.collection == "organizations_organization"
-    assert _equality_fields(query.pipeline[0]["$match"]) == {"_id"}
+    assert query.pipeline[0] == {"$match": {"_id": ObjectId(ORG)}}
+    assert not any("$lookup" in stage for stage in query.pipeline)
+    branches = {
+        stage["$unionWith"]["coll"]: stage["$unionWith"]["pipeline"]
+        for stage in query.pipeline
+        if "$unionWith" in stage
+    }
+    assert set(branches) == {
+        "clinics_clinic",
+        "providers_provider",
+        "assignments_providerclinicassignment",
+    }
+    for collection, pipeline in branches.items():
+        match = pipeline[0]["$match"]
+        assert match["organization_id"] == ObjectId(ORG), "every count is narrowed to the tenant"
+        equality = _equality_fields(match)
+        assert any(
+            _serves(index, equality, []) for index in _index_columns(COLLECTIONS[collection])
+        )
+        assert "$group" in pipeline[1]
+    assert branches["providers_provider"][0]["$match"]["status"] == "active"
+    assert branches["assignments_providerclinicassignment"][0]["$match"]["is_active"] is True
+
+
+def test_another_tenants_summary_is_a_404_without_a_query(captured_pipelines):
+    response = _client("member").get(f"/api/v1/organizations/{OTHER}/summary")
+    assert response.status_code == 404
+    assert captured_pipelines == []
+
+
+@pytest.mark.parametrize(
+    ("url", "budget"),
+    [
+        *((url, 2) for url, _collection in LISTS),
+        (f"/api/v1/organizations/{ORG}", 1),
+        (f"/api/v1/clinics/{OTHER}", 1),
+        (f"/api/v1/providers/{OTHER}", 1),
+        (f"/api/v1/assignments/{OTHER}", 1),
+        (f"/api/v1/organizations/{ORG}/summary", 1),
+        ("/api/v1/clinics?limit=100", 2),
+        ("/api/v1/providers?limit=1", 2),
+    ],
+)
+def test_every_endpoint_compiles_within_its_round_trip_budget(captured_pipelines, url, budget):
+    """Without a server the budget is counted in aggregates sent (every read is one)."""
+    _client("member").get(url)
+    assert 1 <= len(captured_pipelines) <= budget, [q.collection for q in captured_pipelines]
 
 
 def test_embedded_objects_are_fetched_in_one_in_query(captured_pipelines):
