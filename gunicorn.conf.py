@@ -25,6 +25,12 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 2000))
 preload_app = True
+# Each worker's heartbeat touches a temporary file on every pass of its event loop and on
+# every readable client socket; on a disk-backed /tmp (ext4 here) that is a metadata write
+# that can block. gunicorn's documentation recommends a memory-backed directory.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
+    "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+)
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = (
     '{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
