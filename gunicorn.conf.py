@@ -28,8 +28,9 @@ preload_app = True
 # Each worker's heartbeat touches a temporary file on every pass of its event loop and on
 # every readable client socket; on a disk-backed /tmp (ext4 here) that is a metadata write
 # that can block. gunicorn's documentation recommends a memory-backed directory.
+_shm = "/dev/shm"  # noqa: S108 - gunicorn makes its own private mkstemp() file in it
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
-    "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    _shm if os.access(_shm, os.W_OK) else None
 )
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = (

@@ -34,6 +34,10 @@ class ProviderClinicAssignment(BaseModel):
     MongoDB). ``organization`` is copied from the clinic by the service.
     """
 
+    #: What aggregates over assignments filter or group on (the organization summary's active
+    #: assignments by role): only writes of these change counts (``enterprise.cache.keys``).
+    COUNTED_FIELDS = frozenset({"organization", "organization_id", "is_active", "role"})
+
     provider = ObjectIdForeignKey(
         "providers.Provider", on_delete=models.PROTECT, related_name="assignments"
     )

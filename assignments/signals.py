@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from assignments.models import ProviderClinicAssignment
-from enterprise.cache.invalidation import bump_resources
+from enterprise.cache.invalidation import bump_resources, changes_counts
 
 
 def flush_assignment_on_write(
@@ -18,4 +18,5 @@ def flush_assignment_on_write(
         organization_ids=[instance.organization_id],
         resources=("assignments",),
         object_ids=[instance.pk],
+        counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -30,6 +30,9 @@ class Clinic(AddressFields, BaseModel):
 
     #: Personal data: the audit trail records that these changed, never their values.
     PERSONAL_FIELDS = ("email", "phone")
+    #: What aggregates over clinics filter or group on (the organization summary's clinics
+    #: by status): only writes of these change counts (``enterprise.cache.keys``).
+    COUNTED_FIELDS = frozenset({"organization", "organization_id", "status"})
 
     organization = ObjectIdForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="clinics"

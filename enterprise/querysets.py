@@ -36,16 +36,25 @@ class TenantQuerySet(models.QuerySet):
         return set(self.order_by().values_list(self.tenant_field, flat=True).distinct())
 
     def _bump(
-        self, organization_ids: Iterable[str], object_ids: Iterable[str] | None = None
+        self,
+        organization_ids: Iterable[str],
+        object_ids: Iterable[str] | None = None,
+        *,
+        fields: Iterable[str] | None = None,
     ) -> None:
-        """Bump the organizations' generations; without ``object_ids`` the write is a bulk one."""
-        from enterprise.cache.invalidation import bump_resources
+        """Bump the organizations' generations; without ``object_ids`` the write is a bulk one.
+
+        ``fields`` names what an update wrote, so an update that no aggregate
+        reads leaves the counts generations alone; bulk writes always bump them.
+        """
+        from enterprise.cache.invalidation import bump_resources, changes_counts
 
         bump_resources(
             organization_ids=organization_ids,
             resources=(self.cache_resource,),
             object_ids=object_ids or (),
             bulk=object_ids is None,
+            counts=object_ids is None or changes_counts(self.model, fields),
         )
 
     def update(self, **kwargs: Any) -> int:
@@ -71,7 +80,9 @@ class TenantQuerySet(models.QuerySet):
             self.filter(pk=instance.pk, updated_at=expected_updated_at), **values
         )
         if updated:
-            self._bump([getattr(instance, self.tenant_field)], object_ids=[instance.pk])
+            self._bump(
+                [getattr(instance, self.tenant_field)], object_ids=[instance.pk], fields=values
+            )
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enterprise.cache.invalidation import bump_resources
+from enterprise.cache.invalidation import bump_resources, changes_counts
 from organizations.models import Organization
 
 
@@ -12,5 +12,8 @@ def flush_organization_on_write(
     sender: type[Organization], instance: Organization, **kwargs: Any
 ) -> None:
     bump_resources(
-        organization_ids=[instance.pk], resources=("organizations",), object_ids=[instance.pk]
+        organization_ids=[instance.pk],
+        resources=("organizations",),
+        object_ids=[instance.pk],
+        counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -35,7 +35,7 @@ class OrganizationViewSet(ResourceViewSet):
     destroy_service = staticmethod(services.organization_archive)
 
     @extend_schema(responses=OrganizationSummarySerializer)
-    @cache_response(resource="organizations", depends_on=RESOURCES, ttl="summary")
+    @cache_response(resource="organizations", depends_on=RESOURCES, ttl="summary", counts_only=True)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def summary(self, request: Request, id: str) -> Response:
         summary = selectors.organization_summary(scope=self.scope, organization_id=id.lower())

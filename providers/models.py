@@ -29,6 +29,9 @@ class Provider(BaseModel):
 
     #: Personal data: the audit trail records that these changed, never their values.
     PERSONAL_FIELDS = ("first_name", "last_name", "email", "npi")
+    #: What aggregates over providers filter or group on (the organization summary's active
+    #: providers): only writes of these change counts (``enterprise.cache.keys``).
+    COUNTED_FIELDS = frozenset({"organization", "organization_id", "status"})
 
     organization = ObjectIdForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="providers"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enterprise.cache.invalidation import bump_resources
+from enterprise.cache.invalidation import bump_resources, changes_counts
 from providers.models import Provider
 
 
@@ -13,4 +13,5 @@ def flush_provider_on_write(sender: type[Provider], instance: Provider, **kwargs
         organization_ids=[instance.organization_id],
         resources=("providers",),
         object_ids=[instance.pk],
+        counts=changes_counts(sender, kwargs.get("update_fields")),
     )

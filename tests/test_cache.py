@@ -8,6 +8,7 @@ outage tests start a Redis server of their own so they can stop it.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import signal
 import subprocess
@@ -517,3 +518,59 @@ def test_embedded_objects_are_checked_on_every_hit(api, tenant_a):
         f"/api/v1/clinics/{tenant_a.clinics[0].pk}", {"name": "Moved clinic"}, format="json"
     )
     assert b"Moved clinic" in reader.get(clinics_of).content
+
+
+def test_the_summary_survives_writes_that_change_no_count_and_follows_those_that_do(api, tenant_a):
+    reader, admin = api("member", tenant_a.id), api("org_admin", tenant_a.id)
+    summary = f"/api/v1/organizations/{tenant_a.id}/summary"
+    clinic, provider = tenant_a.clinics[0], tenant_a.providers[0]
+    before = reader.get(summary).json()
+    assert reader.get(summary)["X-Cache"] == "HIT"
+
+    # Renames and contact details are not counted: the cached summary stays (and stays right).
+    admin.patch(f"/api/v1/clinics/{clinic.pk}", {"name": "Renamed"}, format="json")
+    admin.patch(f"/api/v1/providers/{provider.pk}", {"lastName": "Renamed"}, format="json")
+    kept = reader.get(summary)
+    assert kept["X-Cache"] == "HIT" and kept.json() == before
+    assert reader.get("/api/v1/clinics")["X-Cache"] == "MISS"  # the list shows names
+
+    # A status change moves a count: the next read is fresh.
+    response = admin.patch(f"/api/v1/clinics/{clinic.pk}", {"status": "inactive"}, format="json")
+    assert response.status_code == 200, response.content
+    fresh = reader.get(summary)
+    assert fresh["X-Cache"] == "MISS"
+    assert fresh.json()["clinics"]["inactive"] == before["clinics"]["inactive"] + 1
+    response = admin.patch(
+        f"/api/v1/providers/{provider.pk}", {"status": "inactive"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert reader.get(summary).json()["activeProviders"] == before["activeProviders"] - 1
+    # So does a conditional (If-Match) update, which takes the one-statement path.
+    etag = admin.get(f"/api/v1/clinics/{clinic.pk}")["ETag"]
+    response = admin.patch(
+        f"/api/v1/clinics/{clinic.pk}", {"status": "active"}, format="json", HTTP_IF_MATCH=etag
+    )
+    assert response.status_code == 200, response.content
+    assert reader.get(summary).json()["clinics"] == before["clinics"]
+
+
+def test_the_summary_reads_only_counted_fields():
+    """Pins ``COUNTED_FIELDS`` to the summary's SQL: a column it reads that a write could
+    change without bumping the counts generation would leave a stale summary cached."""
+    from django.db import connection
+
+    from organizations.selectors import _summary_statement
+
+    if connection.vendor == "mongodb":
+        pytest.skip("the SQL statement; MongoDB's pipeline is pinned in the MQL lane")
+    sql = _summary_statement(connection.alias)[0]
+    read: dict[str, set[str]] = {}
+    for subquery in sql.split("(SELECT ")[1:]:  # each count: SELECT ... FROM "table" U0 WHERE ...
+        table, alias = re.search(r'FROM "(\w+)" (\w+)', subquery).groups()
+        read.setdefault(table, set()).update(re.findall(rf'\b{alias}\."(\w+)"', subquery))
+    models = (Clinic, Provider, ProviderClinicAssignment)
+    assert set(read) == {model._meta.db_table for model in models}, read
+    for model in models:
+        counted = {model._meta.get_field(name).column for name in model.COUNTED_FIELDS}
+        columns = read[model._meta.db_table]
+        assert columns <= counted | {"id"}, (model.__name__, columns - counted)

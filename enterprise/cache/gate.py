@@ -73,7 +73,13 @@ def prepare(
         policy,
         user,
         base,
-        generation_keys(user.scope, policy.depends_on, object_id=object_id, embeds=policy.embeds),
+        generation_keys(
+            user.scope,
+            policy.depends_on,
+            object_id=object_id,
+            embeds=policy.embeds,
+            counts_only=policy.counts_only,
+        ),
         template,
     )
 

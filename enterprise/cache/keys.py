@@ -6,6 +6,8 @@ Layout (prefix ``dos`` by default):
 * ``dos:g:<scope>:<resource>``: generation of one resource within one scope,
   ``<scope>`` being ``org:<id>`` or ``platform`` (bumped by writes), or ``all``
   (bumped only by ``clear_cache --resource R``, reaching every tenant at once);
+* ``dos:g:<scope>:<resource>:counts``: bumped only by the writes that can change
+  what the scope's rows of a resource add up to (see ``counts_generation_key``);
 * ``dos:r:<scope>:<digest>|<gen>.<gen>...``: a cached response; the digest
   covers method, host, path, normalised query and representation;
 * ``dos:o:<scope>:<resource>:<id>|<gen>``: a cached object representation;
@@ -58,6 +60,18 @@ def object_generation_key(resource: str, object_id: str) -> str:
     return f"{_prefix()}{OBJECT_GENERATION_MARK}{resource}:{object_id}"
 
 
+def counts_generation_key(scope_key: str, resource: str) -> str:
+    """Generation bumped by the writes that can change an aggregate over the scope's rows.
+
+    Creates, deletes, bulk writes and updates of a model's ``counted_fields``
+    (the fields aggregates filter or group on) bump it; an update of any other
+    field (a rename, a new phone number) does not. Aggregates cached with a
+    ``counts_only`` policy (the organization summary) depend on it instead of
+    the scope's list generation.
+    """
+    return f"{generation_key(scope_key, resource)}:counts"
+
+
 def bulk_generation_key(scope_key: str, resource: str) -> str:
     """Generation bumped only by writes that do not name their objects (QuerySet bulk operations)."""
     return generation_key(f"bulk:{scope_key}", resource)
@@ -69,6 +83,7 @@ def generation_keys(
     *,
     object_id: str | None = None,
     embeds: tuple[str, ...] = (),
+    counts_only: bool = False,
 ) -> list[str]:
     """Every generation a response of ``resources`` read in ``scope`` depends on.
 
@@ -78,13 +93,16 @@ def generation_keys(
     does not evict the cached details of its siblings. Embedded resources
     (objects rendered inside the body) add only their every-tenant and bulk
     generations; the embedded objects' own generations are recorded in the
-    entry and checked on every hit.
+    entry and checked on every hit. A ``counts_only`` read (an aggregate of
+    counts) depends on the scope's counts generations instead of its list
+    generations.
     """
     token = scope_token(scope)
     keys = [epoch_key()]
+    scoped = counts_generation_key if counts_only else generation_key
     for resource in resources:
         if object_id is None:
-            keys += [generation_key("all", resource), generation_key(token, resource)]
+            keys += [generation_key("all", resource), scoped(token, resource)]
         else:
             keys += [
                 generation_key("all", resource),

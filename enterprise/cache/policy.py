@@ -29,6 +29,9 @@ class CachePolicy:
     #: Resources whose objects are rendered inside the body; their generations are
     #: recorded per object in the entry (see ``enterprise.cache.objects``).
     embeds: tuple[str, ...] = ()
+    #: The body is an aggregate of counts over ``depends_on``: keyed on the scopes' counts
+    #: generations, which writes of fields no aggregate reads leave alone.
+    counts_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)
@@ -43,11 +46,14 @@ def cache_response(
     ttl: str,
     etag: str = "generations",
     embeds: tuple[str, ...] = (),
+    counts_only: bool = False,
 ) -> Callable[[F], F]:
     """Mark a viewset action's GET responses as cacheable under this policy."""
 
     def mark(func: F) -> F:
-        func.cache_policy = CachePolicy(resource, depends_on, ttl, etag, embeds=embeds)  # type: ignore[attr-defined]
+        func.cache_policy = CachePolicy(  # type: ignore[attr-defined]
+            resource, depends_on, ttl, etag, embeds=embeds, counts_only=counts_only
+        )
         return func
 
     return mark
