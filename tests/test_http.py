@@ -61,20 +61,24 @@ def _drop_cached_entries() -> None:
 def test_a_write_gives_every_affected_endpoint_a_new_etag(api, tenant_a):
     reader = api("member", tenant_a.id)
     clinic = tenant_a.clinics[0]
+    summary = f"/api/v1/organizations/{tenant_a.id}/summary"
     urls = [
         f"/api/v1/clinics/{clinic.pk}",
         "/api/v1/clinics",
-        f"/api/v1/organizations/{tenant_a.id}/summary",
         f"/api/v1/assignments/provider/{tenant_a.providers[0].pk}/clinics",
     ]
-    before = {url: reader.get(url)["ETag"] for url in urls}
-    api("org_admin", tenant_a.id).patch(
-        f"/api/v1/clinics/{clinic.pk}", {"name": "New name"}, format="json"
-    )
+    before = {url: reader.get(url)["ETag"] for url in [*urls, summary]}
+    admin = api("org_admin", tenant_a.id)
+    admin.patch(f"/api/v1/clinics/{clinic.pk}", {"name": "New name"}, format="json")
     for url in urls:
         response = reader.get(url, HTTP_IF_NONE_MATCH=before[url])
         assert response.status_code == 200, url
         assert response["ETag"] != before[url]
+    # A rename changes no count: the summary's validator still holds.
+    assert reader.get(summary, HTTP_IF_NONE_MATCH=before[summary]).status_code == 304
+    admin.patch(f"/api/v1/clinics/{clinic.pk}", {"status": "inactive"}, format="json")
+    response = reader.get(summary, HTTP_IF_NONE_MATCH=before[summary])
+    assert response.status_code == 200 and response["ETag"] != before[summary]
 
 
 def test_detail_has_last_modified_and_honours_if_modified_since(api, tenant_a):
