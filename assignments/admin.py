@@ -46,6 +46,12 @@ class ProviderClinicAssignmentAdmin(OrganizationScopedAdmin):
     raw_id_fields = ("provider", "clinic")
     readonly_fields = ("id", "organization", "created_at", "updated_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # As in the API, an assignment's provider and clinic never change once it exists
+        # (end it and assign anew); the cache keys each side's view on them.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "provider", "clinic") if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
         # The organization is the clinic's, as in the API's service.
         obj.organization_id = obj.clinic.organization_id

@@ -6,6 +6,7 @@ from typing import Self
 
 from django.db import models
 
+from enterprise.cache.keys import parent_object_id
 from enterprise.fields import MillisecondDateTimeField, ObjectIdForeignKey, now_ms
 from enterprise.models import BaseModel
 from enterprise.querysets import TenantQuerySet
@@ -37,6 +38,15 @@ class ProviderClinicAssignment(BaseModel):
     #: What aggregates over assignments filter or group on (the organization summary's active
     #: assignments by role): only writes of these change counts (``enterprise.cache.keys``).
     COUNTED_FIELDS = frozenset({"organization", "organization_id", "is_active", "role"})
+
+    def cache_object_ids(self) -> list[str]:
+        """Its own generation and its provider's and clinic's "assignments of" generations,
+        which the provider-clinics and clinic-staff routes are keyed on."""
+        return [
+            self.pk,
+            parent_object_id("provider_id", self.provider_id),
+            parent_object_id("clinic_id", self.clinic_id),
+        ]
 
     provider = ObjectIdForeignKey(
         "providers.Provider", on_delete=models.PROTECT, related_name="assignments"

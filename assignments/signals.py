@@ -1,6 +1,8 @@
 """Cache flushes only: a saved or deleted assignment bumps its organization's assignment generations.
 
-Both sides' views (provider-clinics and clinic-staff) depend on that generation.
+It also bumps its provider's and its clinic's "assignments of" generations
+(``cache_object_ids``), which the provider-clinics and clinic-staff views are
+keyed on: a write under one provider leaves every other provider's view cached.
 """
 
 from __future__ import annotations
@@ -17,6 +19,6 @@ def flush_assignment_on_write(
     bump_resources(
         organization_ids=[instance.organization_id],
         resources=("assignments",),
-        object_ids=[instance.pk],
+        object_ids=instance.cache_object_ids(),
         counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -42,7 +42,11 @@ class AssignmentViewSet(ResourceViewSet):
 
     @extend_schema(responses=ProviderClinicSerializer(many=True), filters=False)
     @cache_response(
-        resource="assignments", depends_on=("assignments",), embeds=("clinics",), ttl="assignments"
+        resource="assignments",
+        depends_on=("assignments",),
+        embeds=("clinics",),
+        ttl="assignments",
+        parent="provider_id",
     )
     @action(
         detail=False,
@@ -73,6 +77,7 @@ class AssignmentViewSet(ResourceViewSet):
         depends_on=("assignments",),
         embeds=("providers",),
         ttl="assignments",
+        parent="clinic_id",
     )
     @action(
         detail=False,

@@ -17,6 +17,6 @@ def flush_clinic_on_write(sender: type[Clinic], instance: Clinic, **kwargs: Any)
     bump_resources(
         organization_ids=[instance.organization_id],
         resources=("clinics",),
-        object_ids=[instance.pk],
+        object_ids=instance.cache_object_ids(),
         counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -17,6 +17,10 @@ class BaseModel(models.Model):
     class Meta:
         abstract = True
 
+    def cache_object_ids(self) -> list[str]:
+        """The object generations a write of this row bumps: its own (and its parents')."""
+        return [self.pk]
+
 
 class AddressFields(models.Model):
     """A postal address stored as flat columns (one document per row on MongoDB)."""

@@ -81,7 +81,9 @@ class TenantQuerySet(models.QuerySet):
         )
         if updated:
             self._bump(
-                [getattr(instance, self.tenant_field)], object_ids=[instance.pk], fields=values
+                [getattr(instance, self.tenant_field)],
+                object_ids=instance.cache_object_ids(),
+                fields=values,
             )
         return updated
 

@@ -14,6 +14,6 @@ def flush_organization_on_write(
     bump_resources(
         organization_ids=[instance.pk],
         resources=("organizations",),
-        object_ids=[instance.pk],
+        object_ids=instance.cache_object_ids(),
         counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -12,6 +12,6 @@ def flush_provider_on_write(sender: type[Provider], instance: Provider, **kwargs
     bump_resources(
         organization_ids=[instance.organization_id],
         resources=("providers",),
-        object_ids=[instance.pk],
+        object_ids=instance.cache_object_ids(),
         counts=changes_counts(sender, kwargs.get("update_fields")),
     )

@@ -574,3 +574,40 @@ def test_the_summary_reads_only_counted_fields():
         counted = {model._meta.get_field(name).column for name in model.COUNTED_FIELDS}
         columns = read[model._meta.db_table]
         assert columns <= counted | {"id"}, (model.__name__, columns - counted)
+
+
+def test_an_assignment_write_evicts_only_its_provider_and_clinic_views(api, tenant_a):
+    reader, admin = api("member", tenant_a.id), api("org_admin", tenant_a.id)
+    (c0, c1), (p0, p1) = tenant_a.clinics, tenant_a.providers
+    views = {
+        "p0": f"/api/v1/assignments/provider/{p0.pk}/clinics",
+        "p1": f"/api/v1/assignments/provider/{p1.pk}/clinics",
+        "c0": f"/api/v1/assignments/clinic/{c0.pk}/staff",
+        "c1": f"/api/v1/assignments/clinic/{c1.pk}/staff",
+    }
+
+    def states() -> dict[str, str]:
+        return {name: reader.get(url)["X-Cache"] for name, url in views.items()}
+
+    states()
+    assert set(states().values()) == {"HIT"}
+    # Provider 0 at clinic 1 changes role: only those two sides' views are read afresh.
+    admin.patch(
+        f"/api/v1/assignments/{tenant_a.assignments[1].pk}", {"role": "manager"}, format="json"
+    )
+    assert states() == {"p0": "MISS", "p1": "HIT", "c0": "HIT", "c1": "MISS"}
+    assert b"manager" in reader.get(views["c1"]).content
+    assert reader.get("/api/v1/assignments")["X-Cache"] == "MISS"  # lists span every provider
+    # A new assignment of provider 1 at clinic 1.
+    response = admin.post(
+        "/api/v1/assignments",
+        {"providerId": p1.pk, "clinicId": c1.pk, "role": "assistant"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert states() == {"p0": "HIT", "p1": "MISS", "c0": "HIT", "c1": "MISS"}
+    assert c1.pk in reader.get(views["p1"]).content.decode()
+    # Ending it.
+    assert admin.delete(f"/api/v1/assignments/{response.json()['id']}").status_code == 200
+    assert states() == {"p0": "HIT", "p1": "MISS", "c0": "HIT", "c1": "MISS"}
+    assert c1.pk not in reader.get(views["p1"]).content.decode()

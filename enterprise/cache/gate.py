@@ -17,7 +17,7 @@ from django.urls import Resolver404, resolve
 
 from enterprise.api.authentication import TokenUser, verify_bearer_header
 from enterprise.cache.conf import cache_settings
-from enterprise.cache.keys import generation_keys, response_key_base
+from enterprise.cache.keys import generation_keys, parent_object_id, response_key_base
 from enterprise.cache.policy import CachePolicy, policy_for_view
 from perfmon.routes import route_template
 
@@ -47,8 +47,11 @@ def _route_for_path(path: str) -> tuple[CachePolicy, str | None, str] | None:
     policy = policy_for_view(match.func)
     if policy is None:
         return None
-    object_id = match.kwargs.get("id")
-    object_id = object_id.lower() if policy.per_object and object_id else None
+    object_id = None
+    if policy.per_object and match.kwargs.get("id"):
+        object_id = match.kwargs["id"].lower()
+    elif policy.parent and match.kwargs.get(policy.parent):
+        object_id = parent_object_id(policy.parent, match.kwargs[policy.parent].lower())
     return policy, object_id, route_template(match)
 
 

@@ -60,6 +60,17 @@ def object_generation_key(resource: str, object_id: str) -> str:
     return f"{_prefix()}{OBJECT_GENERATION_MARK}{resource}:{object_id}"
 
 
+def parent_object_id(field: str, value: str) -> str:
+    """The object-generation id of "the children of one parent" (``provider_id=<id>``).
+
+    Writes of a child bump it for each of the child's parents (the model's
+    ``cache_object_ids``); a route that lists one parent's children (a
+    ``CachePolicy`` with ``parent``) is keyed on it, so a write under one
+    provider does not evict every other provider's list.
+    """
+    return f"{field}={value}"
+
+
 def counts_generation_key(scope_key: str, resource: str) -> str:
     """Generation bumped by the writes that can change an aggregate over the scope's rows.
 
@@ -90,7 +101,8 @@ def generation_keys(
     The epoch, then per resource its every-tenant key and the scope's own key.
     A single-object read (``object_id``) depends instead on that object's own
     generation and the scope's bulk-write generation, so a write to one clinic
-    does not evict the cached details of its siblings. Embedded resources
+    does not evict the cached details of its siblings; so does a read of one
+    parent's children, with the parent's ``parent_object_id`` as ``object_id``. Embedded resources
     (objects rendered inside the body) add only their every-tenant and bulk
     generations; the embedded objects' own generations are recorded in the
     entry and checked on every hit. A ``counts_only`` read (an aggregate of

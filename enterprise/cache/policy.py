@@ -29,6 +29,10 @@ class CachePolicy:
     #: Resources whose objects are rendered inside the body; their generations are
     #: recorded per object in the entry (see ``enterprise.cache.objects``).
     embeds: tuple[str, ...] = ()
+    #: The route kwarg naming the one parent whose children the body lists (``provider_id``):
+    #: keyed on that parent's generation of ``depends_on`` (``keys.parent_object_id``)
+    #: instead of the scope's list generation.
+    parent: str | None = None
     #: The body is an aggregate of counts over ``depends_on``: keyed on the scopes' counts
     #: generations, which writes of fields no aggregate reads leave alone.
     counts_only: bool = False
@@ -47,12 +51,19 @@ def cache_response(
     etag: str = "generations",
     embeds: tuple[str, ...] = (),
     counts_only: bool = False,
+    parent: str | None = None,
 ) -> Callable[[F], F]:
     """Mark a viewset action's GET responses as cacheable under this policy."""
 
     def mark(func: F) -> F:
         func.cache_policy = CachePolicy(  # type: ignore[attr-defined]
-            resource, depends_on, ttl, etag, embeds=embeds, counts_only=counts_only
+            resource,
+            depends_on,
+            ttl,
+            etag,
+            embeds=embeds,
+            counts_only=counts_only,
+            parent=parent,
         )
         return func
 
