@@ -74,7 +74,7 @@ def parent_object_id(field: str, value: str) -> str:
 def counts_generation_key(scope_key: str, resource: str) -> str:
     """Generation bumped by the writes that can change an aggregate over the scope's rows.
 
-    Creates, deletes, bulk writes and updates of a model's ``counted_fields``
+    Creates, deletes, bulk writes and updates of a model's ``COUNTED_FIELDS``
     (the fields aggregates filter or group on) bump it; an update of any other
     field (a rename, a new phone number) does not. Aggregates cached with a
     ``counts_only`` policy (the organization summary) depend on it instead of
@@ -102,10 +102,10 @@ def generation_keys(
     A single-object read (``object_id``) depends instead on that object's own
     generation and the scope's bulk-write generation, so a write to one clinic
     does not evict the cached details of its siblings; so does a read of one
-    parent's children, with the parent's ``parent_object_id`` as ``object_id``. Embedded resources
-    (objects rendered inside the body) add only their every-tenant and bulk
-    generations; the embedded objects' own generations are recorded in the
-    entry and checked on every hit. A ``counts_only`` read (an aggregate of
+    parent's children, with the parent's ``parent_object_id`` as ``object_id``.
+    Embedded resources (objects rendered inside the body) add only their
+    every-tenant and bulk generations; the embedded objects' own generations
+    are recorded in the entry and checked on every hit. A ``counts_only`` read (an aggregate of
     counts) depends on the scope's counts generations instead of its list
     generations.
     """
