@@ -10,13 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinics.models import Clinic
-from enterprise.cache.invalidation import bump_resources, changes_counts
 
 
 def flush_clinic_on_write(sender: type[Clinic], instance: Clinic, **kwargs: Any) -> None:
-    bump_resources(
-        organization_ids=[instance.organization_id],
-        resources=("clinics",),
-        object_ids=instance.cache_object_ids(),
-        counts=changes_counts(sender, kwargs.get("update_fields")),
-    )
+    sender.objects.bump_written(instance, fields=kwargs.get("update_fields"))

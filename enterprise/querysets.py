@@ -57,6 +57,16 @@ class TenantQuerySet(models.QuerySet):
             counts=object_ids is None or changes_counts(self.model, fields),
         )
 
+    def bump_written(self, instance: models.Model, *, fields: Iterable[str] | None = None) -> None:
+        """Bump what a write of ``instance`` touches: its organization's generations and its
+        ``cache_object_ids``; ``fields`` (what an update wrote, ``None`` for a full save)
+        decides whether the counts generations move too."""
+        self._bump(
+            [getattr(instance, self.tenant_field)],
+            object_ids=instance.cache_object_ids(),
+            fields=fields,
+        )
+
     def update(self, **kwargs: Any) -> int:
         # Every change moves the version, so ETags and Last-Modified follow bulk writes too.
         kwargs.setdefault("updated_at", now_ms())
@@ -80,11 +90,7 @@ class TenantQuerySet(models.QuerySet):
             self.filter(pk=instance.pk, updated_at=expected_updated_at), **values
         )
         if updated:
-            self._bump(
-                [getattr(instance, self.tenant_field)],
-                object_ids=instance.cache_object_ids(),
-                fields=values,
-            )
+            self.bump_written(instance, fields=values)
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:
