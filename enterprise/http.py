@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
-import uuid
 from email.utils import parsedate_to_datetime
 
 GZIP_MIN_BYTES = 1024
@@ -97,5 +97,7 @@ def is_not_modified(
 
 
 def request_id(incoming: str) -> str:
-    """The client's ``X-Request-ID`` when it is a sane token, otherwise a fresh one."""
-    return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    """The client's ``X-Request-ID`` when it is a sane token, otherwise a fresh one: 128
+    random bits as 32 hex digits (``uuid4().hex`` without building a UUID, a few
+    percent of a cache hit)."""
+    return incoming if incoming and _REQUEST_ID.match(incoming) else os.urandom(16).hex()

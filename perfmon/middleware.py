@@ -37,14 +37,12 @@ class PerfmonMiddleware:
         if perfmon_settings()["QUERY_COUNT_HEADER"]:
             response["X-DB-Queries"] = str(observation.round_trips)
         if not environ.get(RECORDING):
-            headers = list(response.items())
-            if not response.has_header("Content-Length") and not response.streaming:
-                headers.append(("Content-Length", str(len(response.content))))
             record_from_environ(
                 environ,
                 status=response.status_code,
                 seconds=time.perf_counter() - started,
-                headers=headers,
+                headers=response.items(),
+                result=None if response.streaming else response,
             )
         observation.route = route
         db.check_repeated_shapes(observation, method=request.method or "GET")

@@ -87,32 +87,31 @@ class Recorder:
         ms = seconds * 1000
         budget = budget_ms(route)
         over_budget = ms > budget
-        fields = {"n": 1, "us": int(seconds * 1e6), f"b:{bucket_of(ms)}": 1}
-        if status >= 500:
-            fields["e5"] = 1
-        elif status >= 400:
-            fields["e4"] = 1
-        if db_round_trips:
-            fields["dbn"] = db_round_trips
-            fields["dbus"] = int(db_seconds * 1e6)
-        if cache:
-            fields[cache.lower()] = 1
-        if response_bytes:
-            fields["bytes"] = response_bytes
-        if over_budget:
-            fields["slow"] = 1
         prefix = series_key(method, route) + SEPARATOR
+        fields = [(prefix + "n", 1), (prefix + "us", int(seconds * 1e6))]
+        fields.append((f"{prefix}b:{bucket_of(ms)}", 1))
+        if status >= 500:
+            fields.append((prefix + "e5", 1))
+        elif status >= 400:
+            fields.append((prefix + "e4", 1))
+        if db_round_trips:
+            fields.append((prefix + "dbn", db_round_trips))
+            fields.append((prefix + "dbus", int(db_seconds * 1e6)))
+        if cache:
+            fields.append((prefix + cache.lower(), 1))
+        if response_bytes:
+            fields.append((prefix + "bytes", response_bytes))
+        if over_budget:
+            fields.append((prefix + "slow", 1))
         slot = str(current_slot())
         with self._lock:
             if os.getpid() != self._pid:  # forked: drop what the parent had not flushed
                 self._pending, self._samples, self._pid = {}, [], os.getpid()
-            for target in (
-                self._pending.setdefault(slot, {}),
-                self._pending.setdefault("total", {}),
-            ):
-                for name, n in fields.items():
-                    key = prefix + name
-                    target[key] = target.get(key, 0) + n
+            pending = self._pending
+            for target in (pending.setdefault(slot, {}), pending.setdefault("total", {})):
+                get = target.get
+                for key, n in fields:
+                    target[key] = get(key, 0) + n
         prometheus.observe_request(method, route, status, seconds, db_round_trips, cache, resource)
         if over_budget:
             self.slow_event(

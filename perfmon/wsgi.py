@@ -24,16 +24,26 @@ DB = "perfmon.db"
 
 
 def record_from_environ(
-    environ: dict[str, Any], *, status: int, seconds: float, headers: Iterable[tuple[str, str]]
+    environ: dict[str, Any],
+    *,
+    status: int,
+    seconds: float,
+    headers: Iterable[tuple[str, str]],
+    result: Any = None,
 ) -> None:
+    """Record one request; ``result`` (the WSGI iterable) sizes a body sent without
+    ``Content-Length`` when it is Django's ``HttpResponse``."""
     cache = None
-    response_bytes = 0
+    response_bytes = None
     for name, value in headers:
         lowered = name.lower()
         if lowered == "x-cache":
             cache = value
         elif lowered == "content-length":
             response_bytes = int(value) if value.isdigit() else 0
+    if response_bytes is None:
+        content = getattr(result, "content", None)  # Django's HttpResponse
+        response_bytes = len(content) if isinstance(content, bytes) else 0
     round_trips, db_seconds = environ.get(DB, (0, 0.0))
     get_recorder().record(
         method=environ.get("REQUEST_METHOD", "GET"),
@@ -72,13 +82,11 @@ class MetricsWSGI:
                 environ, status=500, seconds=time.perf_counter() - started, headers=()
             )
             raise
-        status = int(seen.get("status", "500").split(" ", 1)[0])
-        headers = seen.get("headers", ())
-        if not any(name.lower() == "content-length" for name, _ in headers):
-            content = getattr(result, "content", None)  # Django's HttpResponse
-            if isinstance(content, bytes):
-                headers = [*headers, ("Content-Length", str(len(content)))]
         record_from_environ(
-            environ, status=status, seconds=time.perf_counter() - started, headers=headers
+            environ,
+            status=int(seen.get("status", "500").split(" ", 1)[0]),
+            seconds=time.perf_counter() - started,
+            headers=seen.get("headers", ()),
+            result=result,
         )
         return result

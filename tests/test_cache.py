@@ -611,3 +611,28 @@ def test_an_assignment_write_evicts_only_its_provider_and_clinic_views(api, tena
     assert admin.delete(f"/api/v1/assignments/{response.json()['id']}").status_code == 200
     assert states() == {"p0": "HIT", "p1": "MISS", "c0": "HIT", "c1": "MISS"}
     assert c1.pk not in reader.get(views["p1"]).content.decode()
+
+
+def test_decoded_entries_are_shared_only_between_identical_stored_bytes():
+    """Hits decode through a small per-process memo keyed by the stored bytes: the same
+    bytes give the same entry, other bytes (a rebuilt entry, a new deadline) never do,
+    and the memo stays bounded."""
+    from enterprise.cache import entries
+    from enterprise.cache.entries import CachedResponse
+
+    def stored(body: bytes, fresh_until_ms: int = 2_000_000_000_000) -> bytes:
+        return CachedResponse(
+            200, "application/json", body, fresh_until_ms, 1, {"ETag": '"x"'}, deps={"k": "3"}
+        ).encode()
+
+    first = CachedResponse.decode_shared(stored(b'{"a":1}'))
+    assert CachedResponse.decode_shared(stored(b'{"a":1}')) is first
+    assert first == CachedResponse.decode(stored(b'{"a":1}'))
+    assert CachedResponse.decode_shared(stored(b'{"a":2}')).body == b'{"a":2}'
+    later = CachedResponse.decode_shared(stored(b'{"a":1}', fresh_until_ms=2_000_000_000_001))
+    assert later is not first and later.fresh_until_ms == 2_000_000_000_001
+    for n in range(entries._SHARED_MAX + 10):
+        CachedResponse.decode_shared(stored(b'{"n":%d}' % n))
+    assert len(entries._shared) <= entries._SHARED_MAX
+    big = stored(b"x" * (entries._SHARED_MAX_BYTES + 1))
+    assert CachedResponse.decode_shared(big) is not CachedResponse.decode_shared(big)

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+_SHARED_MAX = 256
+_SHARED_MAX_BYTES = 16 * 1024
+_shared: dict[bytes, CachedResponse] = {}
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -65,6 +69,26 @@ class CachedResponse:
             gzipped=header.get("z", False),
             deps=deps,
         )
+
+    @classmethod
+    def decode_shared(cls, raw: bytes) -> CachedResponse:
+        """``decode()``, memoised per process by the exact stored bytes, for the read paths.
+
+        A hot entry is read many times between writes; its bytes identify it
+        completely (deadline, dependencies, headers and body), so equal bytes
+        decode to an equal entry, and entries are never mutated once built.
+        Small entries only, first in first out: at most ``_SHARED_MAX`` entries
+        of ``_SHARED_MAX_BYTES`` each per worker.
+        """
+        if len(raw) > _SHARED_MAX_BYTES:
+            return cls.decode(raw)
+        entry = _shared.get(raw)
+        if entry is None:
+            entry = cls.decode(raw)
+            if len(_shared) >= _SHARED_MAX:
+                _shared.pop(next(iter(_shared), b""), None)
+            _shared[raw] = entry
+        return entry
 
     @property
     def etag(self) -> str | None:

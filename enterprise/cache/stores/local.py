@@ -76,7 +76,7 @@ class LocalStore:
         key = with_generations(base, [self._generation(k) for k in gen_keys])
         with self._mutex:
             raw = self._get(key)
-            entry = CachedResponse.decode(raw) if raw is not None else None
+            entry = CachedResponse.decode_shared(raw) if raw is not None else None
             if entry is not None and entry.deps:
                 current = self.generations(list(entry.deps))
                 if current != list(entry.deps.values()):
@@ -95,7 +95,7 @@ class LocalStore:
     def fetch(self, key: str) -> CachedResponse | None:
         with self._mutex:
             raw = self._get(key)
-        return CachedResponse.decode(raw) if raw else None
+        return CachedResponse.decode_shared(raw) if raw else None
 
     def save(
         self,

@@ -138,13 +138,15 @@ class RedisStore:
             key, state, raw = self._eval_lookup(
                 gen_keys, [base, now_ms(), conf["LOCK_MS"], stats_key(), resource]
             )
-            return Lookup(key.decode(), state.decode(), CachedResponse.decode(raw) if raw else None)
+            return Lookup(
+                key.decode(), state.decode(), CachedResponse.decode_shared(raw) if raw else None
+            )
 
         return self._call("lookup", None, run)
 
     def fetch(self, key: str) -> CachedResponse | None:
         raw = self._call("fetch", None, lambda: self.client.get(key))
-        return CachedResponse.decode(raw) if raw else None
+        return CachedResponse.decode_shared(raw) if raw else None
 
     def save(
         self,
