@@ -88,8 +88,11 @@ class Recorder:
         budget = budget_ms(route)
         over_budget = ms > budget
         prefix = series_key(method, route) + SEPARATOR
-        fields = [(prefix + "n", 1), (prefix + "us", int(seconds * 1e6))]
-        fields.append((f"{prefix}b:{bucket_of(ms)}", 1))
+        fields = [
+            (prefix + "n", 1),
+            (prefix + "us", int(seconds * 1e6)),
+            (f"{prefix}b:{bucket_of(ms)}", 1),
+        ]
         if status >= 500:
             fields.append((prefix + "e5", 1))
         elif status >= 400:
