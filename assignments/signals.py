@@ -7,12 +7,10 @@ keyed on: a write under one provider leaves every other provider's view cached.
 
 from __future__ import annotations
 
-from typing import Any
-
 from assignments.models import ProviderClinicAssignment
+from enterprise.cache.invalidation import connect_write_flushes
 
 
-def flush_assignment_on_write(
-    sender: type[ProviderClinicAssignment], instance: ProviderClinicAssignment, **kwargs: Any
-) -> None:
-    sender.objects.bump_written(instance, fields=kwargs.get("update_fields"))
+def connect() -> None:
+    """Called from the app's ``ready()``: saves and deletes run ``flush_on_write``."""
+    connect_write_flushes(ProviderClinicAssignment)

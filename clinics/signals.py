@@ -7,10 +7,10 @@ create, or an update of ``Clinic.COUNTED_FIELDS``; see their ``CachePolicy``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from clinics.models import Clinic
+from enterprise.cache.invalidation import connect_write_flushes
 
 
-def flush_clinic_on_write(sender: type[Clinic], instance: Clinic, **kwargs: Any) -> None:
-    sender.objects.bump_written(instance, fields=kwargs.get("update_fields"))
+def connect() -> None:
+    """Called from the app's ``ready()``: saves and deletes run ``flush_on_write``."""
+    connect_write_flushes(Clinic)

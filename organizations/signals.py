@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from enterprise.cache.invalidation import connect_write_flushes
 from organizations.models import Organization
 
 
-def flush_organization_on_write(
-    sender: type[Organization], instance: Organization, **kwargs: Any
-) -> None:
-    sender.objects.bump_written(instance, fields=kwargs.get("update_fields"))
+def connect() -> None:
+    """Called from the app's ``ready()``: saves and deletes run ``flush_on_write``."""
+    connect_write_flushes(Organization)

@@ -12,8 +12,10 @@ single-connection callers (tests, shells) that never commit coherent.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 
 from enterprise.cache.keys import (
     bulk_generation_key,
@@ -85,3 +87,23 @@ def bump_resources(
         CACHE_EVENTS.labels(resource, "invalidation").inc()
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: store.bump(keys, ()))
+
+
+def flush_on_write(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    """``post_save`` / ``post_delete`` receiver of every cached model: bump what the write touches.
+
+    That is the row's organization generations and its ``cache_object_ids``
+    (its own, and for an assignment its provider's and clinic's "assignments
+    of" generations). ``update_fields`` decides whether the counts generations
+    move (a rename leaves the summary cached, see ``changes_counts``).
+    """
+    sender.objects.bump_written(instance, fields=kwargs.get("update_fields"))
+
+
+def connect_write_flushes(model: type[Model]) -> None:
+    """Connect ``flush_on_write`` to ``model``'s saves and deletes (from its app's ``ready()``)."""
+    from django.db.models.signals import post_delete, post_save
+
+    label = model._meta.label_lower
+    post_save.connect(flush_on_write, sender=model, dispatch_uid=f"flush_on_write:{label}:save")
+    post_delete.connect(flush_on_write, sender=model, dispatch_uid=f"flush_on_write:{label}:delete")
