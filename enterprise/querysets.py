@@ -7,12 +7,16 @@ from typing import Any, ClassVar, Self
 
 from django.db import models
 
+from enterprise.db.plans import PlannedModelIterable
 from enterprise.fields import now_ms
 from enterprise.tenancy import Scope
 
 
 class TenantQuerySet(models.QuerySet):
     """Rows owned by one organization through ``tenant_field``.
+
+    Model reads go through ``PlannedModelIterable``: a repeated query shape
+    runs its SQL compiled once (``enterprise.db.plans``).
 
     Bulk writes send no signals, so they bump the cache generations of the
     organizations they touch themselves: ``update()`` and ``delete()`` read
@@ -22,6 +26,11 @@ class TenantQuerySet(models.QuerySet):
 
     tenant_field: ClassVar[str] = "organization_id"
     cache_resource: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Model reads run from a compiled plan when their shape has one (SQL backends).
+        self._iterable_class = PlannedModelIterable
 
     def for_scope(self, scope: Scope) -> Self:
         """Only the rows the scope may see; a no-op for the platform scope."""

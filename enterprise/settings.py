@@ -172,6 +172,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+#: Reuse compiled SQL for repeated read shapes on SQL backends (enterprise.db.plans).
+QUERY_PLANS = env_bool("QUERY_PLANS", True)
+
 RESPONSE_CACHE = {
     "ENABLED": env_bool("RESPONSE_CACHE", True),
     "TTL": {
