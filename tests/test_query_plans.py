@@ -23,6 +23,7 @@ from enterprise.db import plans
 from enterprise.db.plans import PLANS, PlannedModelIterable
 from enterprise.tenancy import Role, Scope
 from perfmon.db import observing
+from providers.models import Provider
 from tests.conftest import requires_sql
 from tests.factories import AssignmentFactory, ClinicFactory, OrganizationFactory, ProviderFactory
 
@@ -138,6 +139,24 @@ def test_the_same_value_in_two_places_then_different_values_bind_to_their_own_pl
     assert PLANS.counts["learned"] == 1
 
 
+def test_in_lists_are_planned_by_length_and_bind_each_value(tenants):
+    a, b = tenants["a"], tenants["b"]
+
+    def providers(scope, ids):
+        return Provider.objects.for_scope(scope).filter(pk__in=ids).order_by("id")
+
+    mine = [p.pk for p in a["providers"]]
+    theirs = [p.pk for p in b["providers"]]
+    learned = planned_run(lambda: providers(a["scope"], mine[:2]))
+    assert loaded(learned) == loaded(through_orm(providers(a["scope"], mine[:2])))
+    for scope, ids in ((b["scope"], theirs[1:]), (a["scope"], [mine[2], theirs[0]])):
+        assert loaded(list(providers(scope, ids))) == loaded(through_orm(providers(scope, ids)))
+    assert [p.pk for p in providers(a["scope"], [mine[2], theirs[0]])] == [mine[2]]
+    assert PLANS.counts["learned"] == 1 and PLANS.counts["planned"] == 5
+    list(providers(a["scope"], mine))  # three values: another shape, first seen
+    assert PLANS.counts["planned"] == 5
+
+
 def test_true_false_and_null_are_part_of_the_shape(tenants):
     org = tenants["a"]["org"]
 
@@ -222,7 +241,9 @@ def test_values_the_sql_rewrites_make_the_shape_unplannable(tenants, make):
             ),
             id="join",
         ),
-        pytest.param(lambda org: Clinic.objects.filter(pk__in=[org, org[::-1]]), id="in-list"),
+        pytest.param(
+            lambda org: Clinic.objects.filter(pk__in=[org, org]), id="in-list-with-repeats"
+        ),
         pytest.param(
             lambda org: Clinic.objects.filter(organization_id=org).order_by(F("name").desc()),
             id="expression-ordering",

@@ -15,7 +15,8 @@ When a query may use a plan
     locking or combinators, ordering by field names, and a WHERE tree of
     AND/OR/NOT nodes whose leaves compare a column with a plain value
     (strings, datetimes and dates are values; ``True``/``False``/``None`` are
-    part of the shape, since SQL may inline them). Any other state in the
+    part of the shape, since SQL may inline them), or a column ``IN`` a list of
+    distinct values (whose length is part of the shape). Any other state in the
     query means no plan and the ORM runs as always.
 
 The shape
@@ -59,7 +60,7 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model
 from django.db.models.expressions import Col
-from django.db.models.lookups import Lookup
+from django.db.models.lookups import In, Lookup
 from django.db.models.query import ModelIterable
 from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.query import Query
@@ -252,10 +253,30 @@ def _where_shape(node: Any, values: list[Any]) -> tuple[Any, ...] | None:
         elif kind in _BOUND_TYPES:
             detail = kind is datetime and rhs.tzinfo is None
             values.append(rhs)
+        elif kind is list and isinstance(child, In):
+            detail = _in_list_shape(rhs)
+            if detail is None:
+                return None
+            values.extend(rhs)
         else:
             return None
         parts.append((type(child), column.alias, column.target, column.output_field, kind, detail))
     return tuple(parts)
+
+
+def _in_list_shape(rhs: list[Any]) -> tuple[int, type] | None:
+    """``IN`` lists of distinct values of one bound type: their length and type are the shape.
+
+    Distinct, because the compiler drops repeated values (and ``None``) from the
+    list, which changes the SQL; such a list keeps the ORM.
+    """
+    kinds = {type(value) for value in rhs}
+    if len(kinds) != 1 or not kinds <= _BOUND_TYPES or len(set(rhs)) != len(rhs):
+        return None
+    kind = kinds.pop()
+    if kind is datetime and len({value.tzinfo is None for value in rhs}) != 1:
+        return None
+    return len(rhs), kind
 
 
 def shape_of(query: Query, db: str, values: list[Any]) -> tuple[Any, ...] | None:
@@ -300,6 +321,9 @@ def _probed(node: WhereNode, probes: Iterator[Any]) -> WhereNode:
         elif type(child.rhs) in _BOUND_TYPES:
             child = copy.copy(child)
             child.rhs = next(probes)
+        elif type(child.rhs) is list:  # an IN list (see _in_list_shape)
+            child = copy.copy(child)
+            child.rhs = [next(probes) for _ in child.rhs]
         clone.children.append(child)
     return clone
 
