@@ -12,6 +12,18 @@ from enterprise.fields import now_ms
 from enterprise.tenancy import Scope
 
 
+class TenantManager(models.Manager):
+    """Hands out querysets whose model reads run from a compiled plan when their shape has one.
+
+    Set once here; every clone copies it (``values()`` and friends replace it with their own).
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()
+        queryset._iterable_class = PlannedModelIterable
+        return queryset
+
+
 class TenantQuerySet(models.QuerySet):
     """Rows owned by one organization through ``tenant_field``.
 
@@ -27,10 +39,13 @@ class TenantQuerySet(models.QuerySet):
     tenant_field: ClassVar[str] = "organization_id"
     cache_resource: ClassVar[str]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Model reads run from a compiled plan when their shape has one (SQL backends).
-        self._iterable_class = PlannedModelIterable
+    @classmethod
+    def as_manager(cls) -> models.Manager:
+        manager = TenantManager.from_queryset(cls)()
+        manager._built_with_as_manager = True
+        return manager
+
+    as_manager.queryset_only = True
 
     def for_scope(self, scope: Scope) -> Self:
         """Only the rows the scope may see; a no-op for the platform scope."""

@@ -296,6 +296,8 @@ def test_the_table_of_shapes_is_bounded(tenants, monkeypatch):
     assert PLANS.counts["learned"] == 5
 
 
-def test_tenant_querysets_use_the_planned_iterable_and_values_keep_their_own():
-    assert Clinic.objects.all()._iterable_class is PlannedModelIterable
+def test_tenant_querysets_use_the_planned_iterable_and_values_keep_their_own(tenants):
+    org = tenants["a"]["org"]
+    assert Clinic.objects.filter(organization_id=org.pk)._iterable_class is PlannedModelIterable
+    assert org.clinics.order_by("id")._iterable_class is PlannedModelIterable  # related managers
     assert Clinic.objects.values("id")._iterable_class is not PlannedModelIterable
