@@ -27,8 +27,9 @@ class TenantManager(models.Manager):
 class TenantQuerySet(models.QuerySet):
     """Rows owned by one organization through ``tenant_field``.
 
-    Model reads go through ``PlannedModelIterable``: a repeated query shape
-    runs its SQL compiled once (``enterprise.db.plans``).
+    Querysets from its manager (``as_manager``, ``TenantManager``) read models
+    through ``PlannedModelIterable``: a repeated query shape runs its SQL
+    compiled once (``enterprise.db.plans``).
 
     Bulk writes send no signals, so they bump the cache generations of the
     organizations they touch themselves: ``update()`` and ``delete()`` read

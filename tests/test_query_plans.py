@@ -278,6 +278,23 @@ def test_planned_queries_pass_through_the_execute_wrappers(tenants):
     assert observation.round_trips == 1
 
 
+def test_a_shape_that_cannot_be_learned_keeps_the_orm_and_is_not_retried(tenants, monkeypatch):
+    org = tenants["a"]["org"].pk
+    attempts = []
+
+    def failing(*args):
+        attempts.append(args)
+        raise RuntimeError("compiler failure while probing")
+
+    monkeypatch.setattr(plans, "learn", failing)
+    for _ in range(4):
+        assert loaded(list(Clinic.objects.filter(organization_id=org))) == loaded(
+            through_orm(Clinic.objects.filter(organization_id=org))
+        )
+    assert len(attempts) == 1
+    assert PLANS.counts["unplannable"] == 1 and PLANS.counts["planned"] == 0
+
+
 def test_query_plans_setting_off_runs_every_query_through_the_orm(tenants):
     org = tenants["a"]["org"].pk
     with override_settings(QUERY_PLANS=False):

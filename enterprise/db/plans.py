@@ -190,8 +190,8 @@ class _Plans:
             return None
         try:
             plan = learn(query, db, values)
-        except Exception:  # e.g. no connection to ask the server version: the ORM path decides
-            return None
+        except Exception:
+            plan = None  # a shape the compiler cannot probe keeps the ORM (which raises its own errors)
         if len(self.plans) >= MAX_SHAPES:
             self.plans.clear()
         self.plans[key] = plan
