@@ -137,7 +137,7 @@ def readme_table(r: dict[str, Any]) -> str:
         f"Measured {r['generated_at']} with `bench/run{' --quick' if c['quick'] else ''}` on {r['machine']['cpus']} "
         f"cores ({r['machine']['platform']}), PostgreSQL + Redis, {c['organizations']} organizations, "
         f"{c['clinics']} clinics, {c['assignments']} assignments, gunicorn {c['workers']} workers x "
-        f"{c['threads']} threads pinned to one core, load generator on the other; {c['rounds']} interleaved rounds "
+        f"{c['threads']} threads pinned to one core, load generator on the other (PostgreSQL and Redis on either); {c['rounds']} interleaved rounds "
         f"(median, range). Seed {c['seed']}.",
         "",
         "| metric | baseline (tutorial DRF) | optimised | ratio |",
