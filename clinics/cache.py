@@ -17,7 +17,7 @@ def get_clinics_cached(
 ) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the clinics among ``ids`` the scope may see (one query for all misses)."""
     return cached_objects(
-        queryset=Clinic.objects.for_scope(scope),
+        model=Clinic,
         serializer_class=ClinicSerializer,
         scope=scope,
         resource="clinics",

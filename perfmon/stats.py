@@ -7,7 +7,7 @@ from typing import Any
 from enterprise.cache.keys import RESOURCES
 from enterprise.cache.stores import RedisStore, get_store
 
-OUTCOMES = ("hit", "miss", "stale", "set", "invalidation")
+OUTCOMES = ("hit", "miss", "stale", "set", "invalidation", "object_hit", "object_miss")
 
 
 def _rates(figures: dict[str, int]) -> dict[str, Any]:
@@ -19,6 +19,9 @@ def _rates(figures: dict[str, int]) -> dict[str, Any]:
         "stores": figures["set"],
         "invalidations": figures["invalidation"],
         "hitRate": round((figures["hit"] + figures["stale"]) / lookups, 4) if lookups else None,
+        # Objects embedded in other responses (a provider-clinics page's clinics), cached one by one.
+        "objectHits": figures["object_hit"],
+        "objectMisses": figures["object_miss"],
     }
 
 

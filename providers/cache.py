@@ -17,7 +17,7 @@ def get_providers_cached(
 ) -> dict[str, dict[str, Any]]:
     """``{id: representation}`` for the providers among ``ids`` the scope may see (one query for all misses)."""
     return cached_objects(
-        queryset=Provider.objects.for_scope(scope),
+        model=Provider,
         serializer_class=ProviderSerializer,
         scope=scope,
         resource="providers",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from django.db.models import QuerySet
+from django.db.models import Model
 
 from enterprise.cache.keys import generation_keys, object_generation_key, object_key_base
 from enterprise.cache.stores import get_store
@@ -20,7 +20,7 @@ from enterprise.tenancy import Scope
 
 def cached_objects(
     *,
-    queryset: QuerySet,
+    model: type[Model],
     serializer_class: type,
     scope: Scope,
     resource: str,
@@ -28,15 +28,17 @@ def cached_objects(
     ttl_seconds: int,
     dependencies: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``cached_representations`` for rows of ``queryset`` (already scoped), loaded with one ``pk__in``."""
+    """``cached_representations`` for rows of ``model`` in ``scope``, loaded with one ``pk__in``.
+
+    The scoped queryset is built only when some object missed (building it is
+    most of the cost of a batch whose objects were all cached).
+    """
     from enterprise.api.serializers import reader_for
 
     def load(missing: list[str]) -> dict[str, dict[str, Any]]:
         reader = reader_for(serializer_class)
-        return {
-            row.pk: reader.to_representation(row)
-            for row in queryset.filter(pk__in=missing).order_by()
-        }
+        rows = model.objects.for_scope(scope).filter(pk__in=missing).order_by()
+        return {row.pk: reader.to_representation(row) for row in rows}
 
     return cached_representations(
         scope=scope,
@@ -73,7 +75,7 @@ def cached_representations(
     bases = [object_key_base(scope, resource, object_id) for object_id in wanted]
     common = generation_keys(scope, (), embeds=(resource,))
     object_gens = [object_generation_key(resource, object_id) for object_id in wanted]
-    keys, gens, found = store.get_objects(common, object_gens, bases)
+    keys, gens, found = store.get_objects(common, object_gens, bases, resource)
     if dependencies is not None:
         if gens:
             dependencies.update(zip(object_gens, gens, strict=True))
@@ -85,14 +87,15 @@ def cached_representations(
         if base in found
     }
     missing = [object_id for object_id in wanted if object_id not in result]
-    store.count(resource, "object_hit", len(result))
     if missing:
-        store.count(resource, "object_miss", len(missing))
         loaded = load(missing)
         result.update(loaded)
-        if keys:
+        if keys:  # the store answered: store what was loaded, and count the misses with it
             key_for = dict(zip(wanted, keys, strict=True))
             store.set_objects(
-                {key_for[i]: orjson.dumps(rep) for i, rep in loaded.items()}, ttl_seconds
+                {key_for[i]: orjson.dumps(rep) for i, rep in loaded.items()},
+                ttl_seconds,
+                resource,
+                missed=len(missing),
             )
     return result

@@ -124,3 +124,20 @@ def test_cache_clear_dry_run_changes_nothing(api, tenant_a):
     assert response.json()["applied"] is False
     assert member.get("/api/v1/clinics")["X-Cache"] == "HIT"
     assert OperatorAction.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_cache_stats_count_embedded_objects_per_resource(api, tenant_a):
+    member, admin = api("member", tenant_a.id), api("platform_admin")
+    first, second = tenant_a.clinics
+
+    def providers() -> dict:
+        return admin.get("/api/v1/performance/cache/stats").json()["resources"]["providers"]
+
+    before = providers()
+    member.get(f"/api/v1/assignments/clinic/{first.pk}/staff")  # both providers loaded
+    member.get(f"/api/v1/assignments/clinic/{second.pk}/staff")  # the first provider, cached
+    after = providers()
+
+    assert after["objectMisses"] - before["objectMisses"] == 2
+    assert after["objectHits"] - before["objectHits"] == 1

@@ -52,11 +52,16 @@ class Store(Protocol):
     def release(self, key: str) -> None: ...
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool: ...
     def get_objects(
-        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
-    ) -> tuple[list[str], list[str], dict[str, bytes]]: ...
-    def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None: ...
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str], resource: str
+    ) -> tuple[list[str], list[str], dict[str, bytes]]:
+        """Entry keys, object generations and the entries found; counts ``object_hit``."""
+
+    def set_objects(
+        self, items: dict[str, bytes], ttl_seconds: int, resource: str, missed: int
+    ) -> None:
+        """Store ``items`` and count ``missed`` as ``object_miss`` (one round trip)."""
+
     def counters(self) -> dict[str, int]: ...
-    def count(self, resource: str, outcome: str, n: int = 1) -> None: ...
 
 
 class _ErrorGate:

@@ -129,7 +129,7 @@ class LocalStore:
         return True
 
     def get_objects(
-        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str], resource: str
     ) -> tuple[list[str], list[str], dict[str, bytes]]:
         common = ".".join(self._generation(k) for k in gen_keys)
         gens = [self._generation(k) for k in object_gen_keys]
@@ -140,19 +140,21 @@ class LocalStore:
                 for base, key in zip(bases, keys, strict=True)
                 if (raw := self._get(key)) is not None
             }
+            if found:
+                self._stats[f"{resource}:object_hit"] += len(found)
         return keys, gens, found
 
     def generations(self, keys: list[str]) -> list[str]:
         return [self._generation(k) for k in keys]
 
-    def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None:
+    def set_objects(
+        self, items: dict[str, bytes], ttl_seconds: int, resource: str, missed: int
+    ) -> None:
         with self._mutex:
             for key, value in items.items():
                 self._put(key, value, ttl_seconds)
-
-    def count(self, resource: str, outcome: str, n: int = 1) -> None:
-        with self._mutex:
-            self._stats[f"{resource}:{outcome}"] += n
+            if missed:
+                self._stats[f"{resource}:object_miss"] += missed
 
     def counters(self) -> dict[str, int]:
         with self._mutex:

@@ -51,19 +51,24 @@ redis.call('HINCRBY', ARGV[4], ARGV[5] .. ':' .. state, 1)
 return {key, state, entry or false}
 """
 
-# KEYS: common generations..., then one object generation per base   ARGV: n common, bases...
+# KEYS: common generations..., then one object generation per base
+# ARGV: n common, stats hash, stats field (object hits), bases...
 _OBJECTS_SCRIPT = """
 local nc = tonumber(ARGV[1])
 local gens = redis.call('MGET', unpack(KEYS))
 for i = 1, #gens do if not gens[i] then gens[i] = '0' end end
 local common = table.concat(gens, '.', 1, nc)
 local keys, objgens = {}, {}
-for i = 2, #ARGV do
-  objgens[i - 1] = gens[nc + i - 1]
-  keys[i - 1] = ARGV[i] .. '|' .. common .. '.' .. objgens[i - 1]
+for i = 4, #ARGV do
+  objgens[i - 3] = gens[nc + i - 3]
+  keys[i - 3] = ARGV[i] .. '|' .. common .. '.' .. objgens[i - 3]
 end
 local values = redis.call('MGET', unpack(keys))
-for i = 1, #values do if not values[i] then values[i] = false end end
+local found = 0
+for i = 1, #values do
+  if values[i] then found = found + 1 else values[i] = false end
+end
+if found > 0 then redis.call('HINCRBY', ARGV[2], ARGV[3], found) end
 return {keys, objgens, values}
 """
 
@@ -197,36 +202,36 @@ class RedisStore:
         return done
 
     def get_objects(
-        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str]
+        self, gen_keys: list[str], object_gen_keys: list[str], bases: list[str], resource: str
     ) -> tuple[list[str], list[str], dict[str, bytes]]:
         if not bases:
             return [], [], {}
 
         def run() -> tuple[list[str], list[str], dict[str, bytes]]:
             keys, gens, values = self._objects(
-                keys=[*gen_keys, *object_gen_keys], args=[len(gen_keys), *bases]
+                keys=[*gen_keys, *object_gen_keys],
+                args=[len(gen_keys), stats_key(), f"{resource}:object_hit", *bases],
             )
             found = {base: value for base, value in zip(bases, values, strict=True) if value}
             return [k.decode() for k in keys], [g.decode() for g in gens], found
 
         return self._call("get_objects", ([], [], {}), run)
 
-    def set_objects(self, items: dict[str, bytes], ttl_seconds: int) -> None:
-        if not items:
+    def set_objects(
+        self, items: dict[str, bytes], ttl_seconds: int, resource: str, missed: int
+    ) -> None:
+        if not items and not missed:
             return
 
         def run() -> None:
             pipe = self.client.pipeline(transaction=False)
             for key, value in items.items():
                 pipe.set(key, value, ex=ttl_seconds)
+            if missed:
+                pipe.hincrby(stats_key(), f"{resource}:object_miss", missed)
             pipe.execute()
 
         self._call("set_objects", None, run)
-
-    def count(self, resource: str, outcome: str, n: int = 1) -> None:
-        self._call(
-            "count", None, lambda: self.client.hincrby(stats_key(), f"{resource}:{outcome}", n)
-        )
 
     def counters(self) -> dict[str, int]:
         raw = self._call("counters", {}, lambda: self.client.hgetall(stats_key()))
