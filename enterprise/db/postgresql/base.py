@@ -16,21 +16,49 @@ the check was there to spare: the request's first query fails; a read is
 retried on a fresh connection (``enterprise.resilience.database``), a write
 is refused with a 503 before anything was applied, and Django closes the
 broken connection at the end of that request.
+
+Timestamps are loaded by psycopg's C loader. Django registers a Python subclass of
+psycopg's ``TimestamptzLoader`` (to attach its own tzinfo), which psycopg cannot
+swap for its C version: ~4.7 µs per value against ~0.35 µs, and a page of clinic
+staff loads about 80 of them. With ``USE_TZ`` and a UTC connection (this
+project's only configuration; Django sets the session's ``TimeZone`` itself) the
+C loader returns exactly what Django's does, ``datetime.timezone.utc`` included.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.postgresql import base
+from psycopg._cmodule import _psycopg
+from psycopg.adapt import Loader
 
 from enterprise.resilience import budgets, watchdog
 
 #: A connection a request used less than this long ago is not health-checked again.
 HEALTH_CHECK_IDLE_SECONDS = 1.0
+
+
+class UtcTimestamptzLoader(Loader):
+    """psycopg's C ``timestamptz`` loader, carrying the ``timezone`` Django's ``create_cursor`` compares.
+
+    The C type cannot be subclassed: each instance wraps one and exposes its bound
+    ``load`` as its own, so rows are loaded without a Python frame per value.
+    """
+
+    timezone = datetime.UTC
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self._c_load = _psycopg.TimestamptzLoader(oid, context).load
+        self.load = self._c_load  # type: ignore[method-assign] # shadows the method below
+
+    def load(self, data: Any) -> datetime.datetime:
+        return self._c_load(data)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -39,6 +67,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def connect(self) -> None:
         super().connect()
         self._used_at = time.monotonic()
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        connection = super().get_new_connection(conn_params)
+        if _psycopg is not None and self.timezone is datetime.UTC:
+            connection.adapters.register_loader("timestamptz", UtcTimestamptzLoader)
+        return connection
 
     def close_if_health_check_failed(self) -> None:
         if self.connection is not None and self.health_check_enabled and not self.health_check_done:
