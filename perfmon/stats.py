@@ -19,7 +19,8 @@ def _rates(figures: dict[str, int]) -> dict[str, Any]:
         "stores": figures["set"],
         "invalidations": figures["invalidation"],
         "hitRate": round((figures["hit"] + figures["stale"]) / lookups, 4) if lookups else None,
-        # Objects embedded in other responses (a provider-clinics page's clinics), cached one by one.
+        # Entries cached one by one (enterprise.cache.objects): representations embedded in other
+        # responses (a provider-clinics page's clinics) and the counts of list pages.
         "objectHits": figures["object_hit"],
         "objectMisses": figures["object_miss"],
     }
