@@ -45,7 +45,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import Request, RunResult, percentile, run_constant_rate  # noqa: E402
 from bench.report import update_readme  # noqa: E402
-from bench.run import RESULTS, SECRET, Workload, load_ids, log, manage, token  # noqa: E402
+from bench.run import (  # noqa: E402
+    LOADGEN_CPU,
+    RESULTS,
+    SECRET,
+    SERVER_CPU,
+    Workload,
+    load_ids,
+    log,
+    manage,
+    token,
+)
 from bench.servers import Postgres, Redis, Service  # noqa: E402
 
 SOAK_START, SOAK_END = "<!-- soak:start -->", "<!-- soak:end -->"
@@ -315,7 +325,7 @@ def main() -> int:
         return 0
     soak_s = 60 * (args.soak_minutes or (2 if args.quick else 10))
     fault_s = 60 * (args.fault_minutes or (2 if args.quick else 4))
-    os.sched_setaffinity(0, {1} if os.cpu_count() and os.cpu_count() > 1 else {0})
+    os.sched_setaffinity(0, {int(LOADGEN_CPU)})  # PostgreSQL and Redis, started below, too
 
     work = Path(tempfile.mkdtemp(prefix="enterprise-soak-"))
     os.chmod(work, 0o755)
@@ -355,7 +365,12 @@ def main() -> int:
         tokens = {o: (token(env, "member", o), token(env, "org_admin", o)) for o in ids["orgs"]}
         workload = SoakWorkload(ids, tokens)
         service = Service(
-            "soak", "enterprise.wsgi", env, cpu="0", workers=args.workers, threads=args.threads
+            "soak",
+            "enterprise.wsgi",
+            env,
+            cpu=SERVER_CPU,
+            workers=args.workers,
+            threads=args.threads,
         )
         service.start()
         log(f"service on {service.port} (workers {service.worker_pids()}), {args.rate:.0f} req/s")
