@@ -379,6 +379,35 @@ def test_redis_hung_costs_at_most_a_socket_timeout_then_backs_off(api, tenant_a,
     assert store.gate.errors >= 1
 
 
+def test_store_commands_stay_in_step_after_an_error_reply_and_reload_lost_scripts(
+    api, tenant_a, own_redis
+):
+    """The store's commands share one connection per thread: an error reply in the middle of
+    a batch is raised only after every reply was read, so the next command reads its own reply;
+    and a server that lost the scripts (restart, ``SCRIPT FLUSH``) gets them loaded again."""
+    import redis
+
+    _server, store = own_redis
+    store._send(("SET", "probe", "text"))
+    with pytest.raises(redis.ResponseError):
+        store._send(("INCR", "probe"), ("SET", "after", "1"), ("INCR", "probe"))
+    assert store._send(("GET", "after"), ("GET", "probe")) == [b"1", b"text"]
+
+    client = api("member", tenant_a.id)
+    url = f"/api/v1/assignments/clinic/{tenant_a.clinics[0].pk}/staff"
+    client.get(url)
+    store.client.script_flush()
+    assert client.get(url)["X-Cache"] == "HIT"  # the lookup script, loaded again
+    store.client.script_flush()
+    provider = tenant_a.providers[0]
+    response = client.get(f"/api/v1/assignments/provider/{provider.pk}/clinics")
+    assert response["X-Cache"] == "MISS"  # the lookup script, loaded again; then the objects one
+    assert {row["clinic"]["id"] for row in response.json()["results"]} == {
+        tenant_a.clinics[0].pk,
+        tenant_a.clinics[1].pk,
+    }
+
+
 def test_local_store_is_coherent_across_processes(tmp_path):
     """Two worker processes without Redis: a write through one is never served stale by the other."""
     script = tmp_path / "worker.py"

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from enterprise.cache.conf import cache_settings
 from enterprise.cache.entries import CachedResponse, now_ms
@@ -87,26 +87,52 @@ class RedisStore:
         self._pending_lock = threading.Lock()
         self._local = threading.local()
 
-    def _eval_lookup(self, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA on a connection this thread keeps: the hit path skips redis-py's pool
-        bookkeeping (about a third of a hit's cost). Any failure drops the connection."""
+    def _connection(self) -> Any:
+        """This thread's own connection, outside the pool's count: it lives and dies with the
+        thread (and is replaced in a forked child)."""
         connection = getattr(self._local, "connection", None)
         if connection is None or getattr(self._local, "pid", None) != os.getpid():
-            # Outside the pool's count: the connection lives and dies with this thread.
             pool = self.client.connection_pool
             connection = pool.connection_class(**pool.connection_kwargs)
             self._local.connection, self._local.pid = connection, os.getpid()
+        return connection
+
+    def _send(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """``commands`` in one write on this thread's connection, then every reply, raw.
+
+        What a non-transactional pipeline does, minus the pool's bookkeeping on
+        every checkout (a pid check and a poll for unread data): a cached miss's
+        store step measured 169 -> 92 us of CPU. An error reply is raised once
+        every reply has been read, so the connection stays in step; any other
+        failure drops the connection.
+        """
+        connection = self._connection()
         try:
-            connection.send_command("EVALSHA", self._lookup.sha, len(keys), *keys, *args)
-            return connection.read_response()
-        except Exception as exc:
-            if isinstance(exc, NoScriptError):
-                self.client.script_load(_LOOKUP_SCRIPT)
-                connection.send_command("EVALSHA", self._lookup.sha, len(keys), *keys, *args)
-                return connection.read_response()
+            connection.send_packed_command(connection.pack_commands(commands))
+            replies: list[Any] = []
+            error: ResponseError | None = None
+            for _ in commands:
+                try:
+                    replies.append(connection.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+                    error = error or exc
+        except Exception:
             connection.disconnect()
             self._local.connection = None
             raise
+        if error is not None:
+            raise error
+        return replies
+
+    def _eval(self, script: Any, source: str, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA of a registered script (loaded again if the server lost it)."""
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            return self._send(command)[0]
+        except NoScriptError:
+            self.client.script_load(source)
+            return self._send(command)[0]
 
     def _call(self, operation: str, default: Any, fn: Any) -> Any:
         if self.gate.backing_off:
@@ -140,8 +166,11 @@ class RedisStore:
     def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None:
         def run() -> Lookup:
             conf = cache_settings()
-            key, state, raw = self._eval_lookup(
-                gen_keys, [base, now_ms(), conf["LOCK_MS"], stats_key(), resource]
+            key, state, raw = self._eval(
+                self._lookup,
+                _LOOKUP_SCRIPT,
+                gen_keys,
+                [base, now_ms(), conf["LOCK_MS"], stats_key(), resource],
             )
             return Lookup(
                 key.decode(), state.decode(), CachedResponse.decode_shared(raw) if raw else None
@@ -150,7 +179,7 @@ class RedisStore:
         return self._call("lookup", None, run)
 
     def fetch(self, key: str) -> CachedResponse | None:
-        raw = self._call("fetch", None, lambda: self.client.get(key))
+        raw = self._call("fetch", None, lambda: self._send(("GET", key))[0])
         return CachedResponse.decode_shared(raw) if raw else None
 
     def save(
@@ -165,34 +194,35 @@ class RedisStore:
 
         def run() -> None:
             encoded = entry.encode()
-            pipe = self.client.pipeline(transaction=False)
-            pipe.set(key, encoded, px=(ttl_seconds + grace) * 1000)
+            commands: list[tuple[Any, ...]] = [
+                ("SET", key, encoded, "PX", (ttl_seconds + grace) * 1000)
+            ]
             if shadow is not None:
-                pipe.set(shadow[0], encoded, ex=shadow[1])
-            pipe.delete(f"{key}|lock")
-            pipe.hincrby(stats_key(), f"{resource}:set", 1)
-            pipe.execute()
+                commands.append(("SET", shadow[0], encoded, "EX", shadow[1]))
+            commands.append(("DEL", f"{key}|lock"))
+            commands.append(("HINCRBY", stats_key(), f"{resource}:set", 1))
+            self._send(*commands)
 
         self._call("save", None, run)
 
     def release(self, key: str) -> None:
         """Give up the rebuild lock without storing (the response was not cacheable)."""
-        self._call("release", None, lambda: self.client.delete(f"{key}|lock"))
+        self._call("release", None, lambda: self._send(("DEL", f"{key}|lock")))
 
     def bump(self, gen_keys: Iterable[str], resources: Iterable[str]) -> bool:
         keys = list(gen_keys)
 
         def run() -> bool:
-            pipe = self.client.pipeline(transaction=False)
+            commands: list[tuple[Any, ...]] = []
             for key in keys:
-                pipe.incr(key)
+                commands.append(("INCR", key))
                 if OBJECT_GENERATION_MARK in key:
                     # Object generations are many; they may expire once no entry recorded
                     # under an older value can still be alive (entries live minutes).
-                    pipe.expire(key, OBJECT_GENERATION_TTL)
+                    commands.append(("EXPIRE", key, OBJECT_GENERATION_TTL))
             for resource in resources:
-                pipe.hincrby(stats_key(), f"{resource}:invalidation", 1)
-            pipe.execute()
+                commands.append(("HINCRBY", stats_key(), f"{resource}:invalidation", 1))
+            self._send(*commands)
             return True
 
         done = self._call("bump", False, run)
@@ -208,9 +238,11 @@ class RedisStore:
             return [], [], {}
 
         def run() -> tuple[list[str], list[str], dict[str, bytes]]:
-            keys, gens, values = self._objects(
-                keys=[*gen_keys, *object_gen_keys],
-                args=[len(gen_keys), stats_key(), f"{resource}:object_hit", *bases],
+            keys, gens, values = self._eval(
+                self._objects,
+                _OBJECTS_SCRIPT,
+                [*gen_keys, *object_gen_keys],
+                [len(gen_keys), stats_key(), f"{resource}:object_hit", *bases],
             )
             found = {base: value for base, value in zip(bases, values, strict=True) if value}
             return [k.decode() for k in keys], [g.decode() for g in gens], found
@@ -224,12 +256,12 @@ class RedisStore:
             return
 
         def run() -> None:
-            pipe = self.client.pipeline(transaction=False)
-            for key, value in items.items():
-                pipe.set(key, value, ex=ttl_seconds)
+            commands: list[tuple[Any, ...]] = [
+                ("SET", key, value, "EX", ttl_seconds) for key, value in items.items()
+            ]
             if missed:
-                pipe.hincrby(stats_key(), f"{resource}:object_miss", missed)
-            pipe.execute()
+                commands.append(("HINCRBY", stats_key(), f"{resource}:object_miss", missed))
+            self._send(*commands)
 
         self._call("set_objects", None, run)
 
