@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from assignments import selectors, services
 from assignments.filters import AssignmentFilterSet
 from assignments.serializers import (
+    EMBEDDED_ASSIGNMENT_COLUMNS,
     AssignmentSerializer,
     ClinicStaffSerializer,
     ProviderClinicSerializer,
+    embedded_rows,
 )
 from clinics.cache import get_clinics_cached
 from enterprise.api.pagination import AssignedAtPagination
@@ -60,16 +62,20 @@ class AssignmentViewSet(ResourceViewSet):
         """The provider's active clinics, each with the assignment's role."""
         provider_id = provider_id.lower()
         page = self.paginate_queryset(
-            selectors.provider_active_assignments(scope=self.scope, provider_id=provider_id)
+            selectors.provider_active_assignments(scope=self.scope, provider_id=provider_id).values(
+                *EMBEDDED_ASSIGNMENT_COLUMNS, "clinic_id"
+            )
         )
         if not page:  # empty: say 404 when the provider or clinic is not the caller's
             selectors.ensure_provider_visible(scope=self.scope, provider_id=provider_id)
         clinics = get_clinics_cached(
-            scope=self.scope, ids=(a.clinic_id for a in page), dependencies=self.cache_dependencies
+            scope=self.scope,
+            ids=(row["clinic_id"] for row in page),
+            dependencies=self.cache_dependencies,
         )
-        rows = [a for a in page if a.clinic_id in clinics]
-        data = ProviderClinicSerializer(rows, many=True, context={"clinics": clinics}).data
-        return self.get_paginated_response(data)
+        return self.get_paginated_response(
+            embedded_rows(page, name="clinic", column="clinic_id", objects=clinics)
+        )
 
     @extend_schema(responses=ClinicStaffSerializer(many=True), filters=False)
     @cache_response(
@@ -91,15 +97,17 @@ class AssignmentViewSet(ResourceViewSet):
         """The clinic's active providers, each with the assignment's role."""
         clinic_id = clinic_id.lower()
         page = self.paginate_queryset(
-            selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id)
+            selectors.clinic_active_assignments(scope=self.scope, clinic_id=clinic_id).values(
+                *EMBEDDED_ASSIGNMENT_COLUMNS, "provider_id"
+            )
         )
         if not page:  # empty: say 404 when the provider or clinic is not the caller's
             selectors.ensure_clinic_visible(scope=self.scope, clinic_id=clinic_id)
         providers = get_providers_cached(
             scope=self.scope,
-            ids=(a.provider_id for a in page),
+            ids=(row["provider_id"] for row in page),
             dependencies=self.cache_dependencies,
         )
-        rows = [a for a in page if a.provider_id in providers]
-        data = ClinicStaffSerializer(rows, many=True, context={"providers": providers}).data
-        return self.get_paginated_response(data)
+        return self.get_paginated_response(
+            embedded_rows(page, name="provider", column="provider_id", objects=providers)
+        )

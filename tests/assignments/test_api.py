@@ -161,3 +161,39 @@ def test_related_routes_query_count_does_not_grow_with_page_size(
     with django_assert_max_num_queries(2):
         response = client.get(f"{URL}/clinic/{clinic.pk}/staff?limit=100")
     assert len(response.json()["results"]) == 30
+
+
+def test_embedded_rows_are_the_serializers_output_field_for_field(api, pair):
+    """The routes render rows with one reader built per process; what they send must be what
+    ``ProviderClinicSerializer`` / ``ClinicStaffSerializer`` (the schema's shapes) would."""
+    import json
+
+    from assignments.serializers import ClinicStaffSerializer, ProviderClinicSerializer
+
+    org, clinic, provider = pair
+    for index in range(3):
+        AssignmentFactory(
+            clinic=ClinicFactory(organization=org),
+            provider=provider,
+            role=["dentist", "hygienist", "assistant"][index],
+            is_primary=index == 0,
+        )
+        AssignmentFactory(clinic=clinic, provider=ProviderFactory(organization=org))
+    client = api("member", org.pk)
+    for url, serializer_class, name in [
+        (f"{URL}/provider/{provider.pk}/clinics", ProviderClinicSerializer, "clinic"),
+        (f"{URL}/clinic/{clinic.pk}/staff", ClinicStaffSerializer, "provider"),
+    ]:
+        rows, page_url = [], f"{url}?limit=2"
+        while page_url:  # through the cursor pages: the keyset reads the same values() rows
+            body = client.get(page_url).json()
+            rows += body["results"]
+            page_url = body["next"]
+        embedded = {row[name]["id"]: row[name] for row in rows}
+        parent = {"provider_id": provider.pk} if name == "clinic" else {"clinic_id": clinic.pk}
+        instances = ProviderClinicAssignment.objects.filter(**parent, is_active=True).order_by(
+            "-assigned_at", "-id"
+        )
+        expected = serializer_class(instances, many=True, context={f"{name}s": embedded}).data
+        assert len(rows) == 3
+        assert json.dumps(rows) == json.dumps(expected)  # same keys, order and values
