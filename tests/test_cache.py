@@ -408,6 +408,23 @@ def test_store_commands_stay_in_step_after_an_error_reply_and_reload_lost_script
     }
 
 
+def test_a_redis_restart_costs_no_back_off_and_no_lost_bump(api, tenant_a, own_redis):
+    """Each thread keeps its own connection; one that a restart broke is replaced at once,
+    so the next write's bump lands (nothing pending, no epoch bump) and reads go on."""
+    server, store = own_redis
+    url = f"/api/v1/clinics/{tenant_a.clinics[0].pk}"
+    client = api("member", tenant_a.id)
+    client.get(url)
+    assert client.get(url)["X-Cache"] == "HIT"
+    server.stop()
+    server.start()  # same port, empty: the kept connection is now broken
+    response = api("org_admin", tenant_a.id).patch(url, {"name": "After restart"}, format="json")
+    assert response.status_code == 200
+    assert store.gate.errors == 0 and not store._pending_bumps
+    assert client.get(url).json()["name"] == "After restart"
+    assert client.get(url)["X-Cache"] == "HIT"
+
+
 def test_local_store_is_coherent_across_processes(tmp_path):
     """Two worker processes without Redis: a write through one is never served stale by the other."""
     script = tmp_path / "worker.py"
