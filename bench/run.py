@@ -1,7 +1,8 @@
 """Benchmark: the optimised service against the naive baseline, side by side in one run.
 
-See ``bench/README.md`` and the README's performance section. Everything runs
-on loopback; the services are pinned to CPU 0, the load generators to CPU 1.
+See the README's performance section, and ``bench/replay.py`` for the CPU per
+route. Everything runs on loopback; the services are pinned to CPU 0, the load
+generators to CPU 1.
 """
 
 from __future__ import annotations

@@ -1,0 +1,210 @@
+"""Replay the benchmark's workload in this process and report the server's CPU per route.
+
+``bench/run`` measures what clients see; this shows where the CPU of the
+service goes. The same requests (``bench.run.Workload``: routes, weights,
+tenants, 5 % renames) go through the WSGI application gunicorn serves, in one
+thread, without gunicorn, the network or the load generator, and each one's
+thread CPU time is charged to its route and cache outcome (hit or miss). A
+first phase warms the caches and is not counted.
+
+Run it against a database seeded the way ``bench/run`` seeds one, and the Redis
+the service would use (the workload renames clinics: use a throw-away
+database)::
+
+    manage.py seed_demo --organizations 200 --clinics-per-org 10 \\
+        --providers-per-org 100 --assignments-per-provider 5 --seed 42
+    DATABASE_URL=... REDIS_URL=... SECRET_KEY=... JWT_SECRET=... \\
+        .venv/bin/python -m bench.replay [--warm 3000] [--requests 3000] \\
+        [--profile out.prof [--route "GET /clinics/{id}"]]
+
+Compare two trees by running it from each, alternately: single runs on a
+shared machine move by about 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RouteCost:
+    """Requests and thread CPU seconds of one route, by cache outcome."""
+
+    requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    seconds: collections.Counter[str] = field(default_factory=collections.Counter)
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+
+
+def _environ(
+    method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes | None
+) -> dict:
+    path, _, query = path.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "3017",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body or b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body or b"")),
+    }
+    if body:
+        environ["CONTENT_TYPE"] = "application/json"
+    for name, value in headers:
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+def call(application: Callable[..., Iterable[bytes]], request: Any) -> tuple[int, str]:
+    """One workload request through the WSGI application: (status, ``X-Cache`` or "")."""
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen["status"], seen["headers"] = status, headers
+
+    body = application(
+        _environ(request.method, request.path, request.headers, request.body), start_response
+    )
+    try:
+        b"".join(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+    cache = next((v for k, v in seen["headers"] if k.lower() == "x-cache"), "")
+    return int(seen["status"].split()[0]), cache
+
+
+def workload_ids() -> dict[str, Any]:
+    """What ``bench.run.load_ids`` reads, through the ORM (any database backend)."""
+    from assignments.models import ProviderClinicAssignment
+    from clinics.models import Clinic
+    from organizations.models import Organization
+    from providers.models import Provider
+
+    clinics: dict[str, list[str]] = collections.defaultdict(list)
+    for org, clinic in Clinic.objects.order_by("pk").values_list("organization_id", "pk"):
+        clinics[org].append(clinic)
+    providers: dict[str, list[str]] = collections.defaultdict(list)
+    active = ProviderClinicAssignment.objects.filter(is_active=True).values("provider_id")
+    for org, provider in (
+        Provider.objects.filter(pk__in=active).order_by("pk").values_list("organization_id", "pk")
+    ):
+        providers[org].append(provider)
+    return {
+        "orgs": list(Organization.objects.order_by("pk").values_list("pk", flat=True)),
+        "clinics": dict(clinics),
+        "providers": dict(providers),
+    }
+
+
+def replay(
+    *, warm: int, requests: int, seed: int, profile: Any = None, route: str | None = None
+) -> dict[str, RouteCost]:
+    """Send ``warm`` uncounted requests, then ``requests`` counted ones; costs per route.
+
+    With ``profile`` (a ``cProfile.Profile``), the counted requests of ``route``
+    (all of them without one) run under it.
+    """
+    from bench.run import Workload
+    from enterprise.api.authentication import issue_token
+    from enterprise.tenancy import Role
+    from enterprise.wsgi import application
+
+    ids = workload_ids()
+    tokens = {
+        org: tuple(
+            issue_token(subject="replay", role=role, organization_id=org, ttl_seconds=3600)
+            for role in (Role.MEMBER, Role.ORG_ADMIN)
+        )
+        for org in ids["orgs"]
+    }
+    workload = Workload(ids, tokens)
+    if not workload.orgs:
+        raise SystemExit("replay: no organization with clinics and assigned providers (seed first)")
+    rng = random.Random(seed)
+    for _ in range(warm):
+        call(application, workload.pick(rng))
+    costs: dict[str, RouteCost] = collections.defaultdict(RouteCost)
+    for request in [workload.pick(rng) for _ in range(requests)]:
+        profiled = profile is not None and route in (None, request.route)
+        started = time.thread_time()
+        if profiled:
+            profile.enable()
+        status, cache = call(application, request)
+        if profiled:
+            profile.disable()
+        outcome = "hit" if cache in ("HIT", "STALE") else "miss"
+        cost = costs[request.route]
+        cost.requests[outcome] += 1
+        cost.seconds[outcome] += time.thread_time() - started
+        cost.statuses[status] += 1
+    return dict(costs)
+
+
+def report(costs: dict[str, RouteCost]) -> str:
+    total = sum(sum(c.seconds.values()) for c in costs.values())
+    count = sum(sum(c.requests.values()) for c in costs.values())
+    lines = [
+        f"{count} requests, {total * 1000 / max(count, 1):.3f} ms of CPU per request",
+        f"{'share':>6}  {'route':42} {'hits':>5} {'ms/hit':>7} {'misses':>6} {'ms/miss':>7}  statuses",
+    ]
+    ranked = sorted(costs.items(), key=lambda item: -sum(item[1].seconds.values()))
+    for name, cost in ranked:
+        share = sum(cost.seconds.values()) / total if total else 0.0
+        per = {
+            o: cost.seconds[o] * 1000 / cost.requests[o] if cost.requests[o] else 0.0
+            for o in ("hit", "miss")
+        }
+        statuses = " ".join(f"{s}:{n}" for s, n in sorted(cost.statuses.items()))
+        lines.append(
+            f"{share:6.1%}  {name:42} {cost.requests['hit']:5} {per['hit']:7.2f} "
+            f"{cost.requests['miss']:6} {per['miss']:7.2f}  {statuses}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warm", type=int, default=3000, help="uncounted requests first")
+    parser.add_argument("--requests", type=int, default=3000, help="counted requests")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", help="write a cProfile of the counted requests here")
+    parser.add_argument("--route", help='profile only this workload route ("GET /clinics/{id}")')
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "enterprise.settings")
+    profile = None
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+    costs = replay(
+        warm=args.warm, requests=args.requests, seed=args.seed, profile=profile, route=args.route
+    )
+    print(report(costs))
+    if profile is not None:
+        profile.dump_stats(args.profile)
+        print(f"profile written to {args.profile}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
