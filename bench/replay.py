@@ -44,9 +44,10 @@ class RouteCost:
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
 
 
-def _environ(
-    method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes | None
+def wsgi_environ(
+    method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes | None = None
 ) -> dict:
+    """A WSGI environ for one request to the service (``path`` may carry a query string)."""
     path, _, query = path.partition("?")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
@@ -82,7 +83,7 @@ def call(application: Callable[..., Iterable[bytes]], request: Any) -> tuple[int
         seen["status"], seen["headers"] = status, headers
 
     body = application(
-        _environ(request.method, request.path, request.headers, request.body), start_response
+        wsgi_environ(request.method, request.path, request.headers, request.body), start_response
     )
     try:
         b"".join(body)

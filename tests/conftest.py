@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,22 @@ def token_for(
     return issue_token(
         subject=subject, role=Role(role), organization_id=organization_id, ttl_seconds=600
     )
+
+
+@contextmanager
+def keeping_test_connection() -> Iterator[None]:
+    """Call the WSGI application directly as Django's test client does: without closing the
+    test's database connection (its transaction holds the test's rows) at each request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -470,41 +470,22 @@ def test_cache_hits_reach_the_store_counters(api, tenant_a):
 
 
 def _wsgi_get(path: str, token: str) -> tuple[str, dict[str, str], bytes]:
-    import io
-
+    from bench.replay import wsgi_environ
     from enterprise.wsgi import application
+    from tests.conftest import keeping_test_connection
 
     captured: dict = {}
 
     def start_response(status, headers):
         captured["status"], captured["headers"] = status, dict(headers)
 
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "HTTP_HOST": "testserver",
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-    }
-    # As Django's test client does: keep the test's database connection open across the request.
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        response = application(environ, start_response)
+    with keeping_test_connection():
+        response = application(
+            wsgi_environ("GET", path, [("Authorization", f"Bearer {token}")]), start_response
+        )
         body = b"".join(response)
         if hasattr(response, "close"):
             response.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
     return captured["status"], captured["headers"], body
 
 

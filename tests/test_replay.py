@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 
 from bench.replay import replay, report
 from bench.run import Workload
+from tests.conftest import keeping_test_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +22,8 @@ def test_the_replayed_workload_is_answered_and_charged_to_its_routes(no_throttle
         "--no-progress",
         stdout=None,
     )  # fmt: skip
-    # As Django's test client does: the WSGI handler must not close the test's connection
-    # (its transaction holds the seeded rows) at each request's start and end.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with keeping_test_connection():
         costs = replay(warm=40, requests=200, seed=7)
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
     assert set(costs) <= {route for route, _ in Workload.ROUTES}
     assert len(costs) >= 8, sorted(costs)  # 200 draws over 11 weighted routes
