@@ -49,6 +49,7 @@ class AssignmentViewSet(ResourceViewSet):
         embeds=("clinics",),
         ttl="assignments",
         parent="provider_id",
+        embedded=("clinic", get_clinics_cached),
     )
     @action(
         detail=False,
@@ -84,6 +85,7 @@ class AssignmentViewSet(ResourceViewSet):
         embeds=("providers",),
         ttl="assignments",
         parent="clinic_id",
+        embedded=("provider", get_providers_cached),
     )
     @action(
         detail=False,

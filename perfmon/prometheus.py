@@ -41,7 +41,7 @@ DB_ROUND_TRIPS = Counter(
 )
 CACHE_EVENTS = Counter(
     "perfmon_cache_events_total",
-    "Response cache outcomes (hit, miss, stale) and invalidations",
+    "Response cache outcomes (hit, miss, stale), refreshed misses and invalidations",
     ["resource", "outcome"],
 )
 SLOW_OPERATIONS = Counter(

@@ -21,6 +21,7 @@ the view runs makes the new entry unreachable rather than stale.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ from enterprise.cache.conf import cache_settings, ttl
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import PER_REQUEST_HEADERS, Prepared, prepare, wsgi_host
 from enterprise.cache.keys import shadow_key
+from enterprise.cache.refresh import generations_etag, refreshed_entry
 from enterprise.cache.stores import HIT, MISS, REBUILD, STALE, WAIT, Lookup, get_store
 from enterprise.cache.wsgi import ENVIRON_KEY, render_entry, wait_for_entry
 from enterprise.http import (
@@ -40,8 +42,11 @@ from enterprise.http import (
     strong_etag,
     weak_etag_for_key,
 )
+from perfmon.prometheus import CACHE_EVENTS
 from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
 from perfmon.wsgi import ROUTE as PERFMON_ROUTE
+
+logger = logging.getLogger("enterprise.cache")
 
 # Added per response by render_entry / HttpEfficiencyMiddleware, never stored.
 _NOT_STORED = PER_REQUEST_HEADERS | {"content-type", "content-encoding", "vary", "cache-control"}
@@ -96,6 +101,11 @@ class ResponseCacheMiddleware:
                 return lookup
         request._verified_token_user = prepared.user  # DRF need not verify the token again
 
+        if lookup is not None and lookup.state == MISS and lookup.outdated is not None:
+            refreshed = self._refresh(prepared, lookup)
+            if refreshed is not None:
+                return _entry_response(request, refreshed, MISS)
+
         # Without embedded objects the key's generations decide the body, so a revalidation
         # is answered here, before the view. With them, the recorded object generations
         # are part of the validator and only a stored entry knows them.
@@ -130,10 +140,7 @@ class ResponseCacheMiddleware:
             body = response.content
             deps = getattr(request, "cache_dependencies", {})
             if prepared.policy.etag == "generations" and lookup is not None:
-                recorded = ";".join(f"{k}={v}" for k, v in sorted(deps.items()))
-                response["ETag"] = weak_etag_for_key(
-                    f"{lookup.key}|{recorded}" if deps else lookup.key
-                )
+                response["ETag"] = generations_etag(lookup.key, deps)
             else:
                 response["ETag"] = strong_etag(body)
             compressed = gzip_bytes(body) if len(body) >= GZIP_MIN_BYTES else None
@@ -157,6 +164,25 @@ class ResponseCacheMiddleware:
         if entry is None or state not in (HIT, STALE):
             return lookup
         return _entry_response(request, entry, state)
+
+    @staticmethod
+    def _refresh(prepared: Prepared, lookup: Lookup) -> CachedResponse | None:
+        """``lookup.outdated`` refreshed with its embedded objects' current state, and stored;
+        ``None`` (the view runs) when it cannot be (``enterprise.cache.refresh``)."""
+        try:
+            entry = refreshed_entry(prepared, lookup)
+        except Exception:  # the database or a malformed entry: the view answers (and reports)
+            logger.warning("refreshing %s failed; running the view", lookup.key, exc_info=True)
+            return None
+        if entry is None:
+            return None
+        CACHE_EVENTS.labels(prepared.policy.resource, "refresh").inc()
+        if "unavailable" not in entry.deps:
+            remaining = max(1, -(-(entry.fresh_until_ms - now_ms()) // 1000))
+            _save(prepared, lookup, entry, remaining)
+        else:
+            get_store().release(lookup.key)
+        return entry
 
     @staticmethod
     def _stale_copy(request: HttpRequest, prepared: Prepared) -> HttpResponse | None:
@@ -188,11 +214,16 @@ class ResponseCacheMiddleware:
             gzipped=compressed is not None,
             deps=deps,
         )
-        shadow_seconds = cache_settings()["SHADOW_TTL"]
-        get_store().save(
-            lookup.key,
-            entry,
-            seconds,
-            prepared.policy.resource,
-            shadow=(shadow_key(prepared.base), shadow_seconds) if shadow_seconds else None,
-        )
+        _save(prepared, lookup, entry, seconds)
+
+
+def _save(prepared: Prepared, lookup: Lookup, entry: CachedResponse, seconds: int) -> None:
+    """Store ``entry`` under the lookup's key (releasing its lock) and as the URL's shadow copy."""
+    shadow_seconds = cache_settings()["SHADOW_TTL"]
+    get_store().save(
+        lookup.key,
+        entry,
+        seconds,
+        prepared.policy.resource,
+        shadow=(shadow_key(prepared.base), shadow_seconds) if shadow_seconds else None,
+    )

@@ -36,11 +36,22 @@ class CachePolicy:
     #: The body is an aggregate of counts over ``depends_on``: keyed on the scopes' counts
     #: generations, which writes of fields no aggregate reads leave alone.
     counts_only: bool = False
+    #: For a page whose every row carries one embedded object (``embeds`` names its one
+    #: resource): the row key it sits under (``"clinic"``), and the getter of current
+    #: representations (``get_clinics_cached``). With both, an entry outdated only by
+    #: changes to those objects is refreshed with them instead of running the view
+    #: (``enterprise.cache.refresh``).
+    embedded_field: str | None = None
+    load_embedded: Callable[..., dict[str, dict[str, Any]]] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)
         if unknown or self.resource not in RESOURCES:
             raise ValueError(f"unknown cache resources: {sorted(unknown) or self.resource}")
+        if (self.embedded_field is None) != (self.load_embedded is None) or (
+            self.embedded_field is not None and len(self.embeds) != 1
+        ):
+            raise ValueError("embedded_field and load_embedded go together, with one embeds")
 
 
 def cache_response(
@@ -52,8 +63,13 @@ def cache_response(
     embeds: tuple[str, ...] = (),
     counts_only: bool = False,
     parent: str | None = None,
+    embedded: tuple[str, Callable[..., dict[str, dict[str, Any]]]] | None = None,
 ) -> Callable[[F], F]:
-    """Mark a viewset action's GET responses as cacheable under this policy."""
+    """Mark a viewset action's GET responses as cacheable under this policy.
+
+    ``embedded=(field, getter)``: see ``CachePolicy.embedded_field``.
+    """
+    embedded_field, load_embedded = embedded if embedded is not None else (None, None)
 
     def mark(func: F) -> F:
         func.cache_policy = CachePolicy(  # type: ignore[attr-defined]
@@ -64,6 +80,8 @@ def cache_response(
             embeds=embeds,
             counts_only=counts_only,
             parent=parent,
+            embedded_field=embedded_field,
+            load_embedded=load_embedded,
         )
         return func
 

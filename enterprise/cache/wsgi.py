@@ -32,6 +32,9 @@ from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
 from perfmon.wsgi import ROUTE as PERFMON_ROUTE
 
 ENVIRON_KEY = "enterprise.cache"
+#: ``X-Cache`` of a stored entry served in a lookup state; a refreshed entry (state ``miss``,
+#: ``enterprise.cache.refresh``) is a MISS: the client's copy was not the stored one.
+_X_CACHE = {HIT: "HIT", STALE: "STALE"}
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 
 
@@ -49,7 +52,7 @@ def render_entry(
     headers += [
         ("Cache-Control", TENANT_CACHE_CONTROL),
         ("Vary", "Accept-Encoding, Authorization"),
-        ("X-Cache", "STALE" if state == STALE else "HIT"),
+        ("X-Cache", _X_CACHE.get(state, "MISS")),
         ("X-Request-ID", request_id_value),
     ]
     if state == STALE:
@@ -72,12 +75,17 @@ def render_entry(
 
 
 def wait_for_entry(store: Store, lookup: Lookup) -> CachedResponse | None:
-    """Another worker is building this entry: poll briefly instead of piling on the database."""
+    """Another worker is building this entry: poll briefly instead of piling on the database.
+
+    An entry the lookup rejected because its embedded objects changed
+    (``lookup.outdated``) stays under the key until the new one replaces it:
+    it is not the one awaited.
+    """
     deadline = time.monotonic() + cache_settings()["WAIT_MS"] / 1000
     while time.monotonic() < deadline:
         time.sleep(0.015)
         entry = store.fetch(lookup.key)
-        if entry is not None:
+        if entry is not None and entry != lookup.outdated:
             return entry
     return None
 

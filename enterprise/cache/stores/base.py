@@ -27,11 +27,19 @@ class Lookup:
     another worker rebuilds it), ``rebuild`` (soft-expired entry and this
     caller holds the lock), ``miss`` (no entry, this caller holds the lock) or
     ``wait`` (no entry, another worker is building it).
+
+    ``outdated`` is an entry found under the key whose *embedded* objects changed
+    since it was stored (one of its recorded ``deps`` moved): the lookup is a
+    ``miss`` (or ``wait``) and the entry must not be served, but its rows still
+    hold, so a fresh one can be refreshed with the objects' current
+    representations instead of running the view (``enterprise.cache.refresh``),
+    and a ``wait`` knows which stored entry not to take for the one it awaits.
     """
 
     key: str
     state: str
     entry: CachedResponse | None
+    outdated: CachedResponse | None = None
 
 
 class Store(Protocol):

@@ -77,10 +77,11 @@ class LocalStore:
         with self._mutex:
             raw = self._get(key)
             entry = CachedResponse.decode_shared(raw) if raw is not None else None
+            outdated = None
             if entry is not None and entry.deps:
                 current = self.generations(list(entry.deps))
                 if current != list(entry.deps.values()):
-                    entry = None
+                    outdated, entry = entry, None
             if entry is not None:
                 if entry.fresh_until_ms >= now_ms():
                     state = HIT
@@ -90,7 +91,7 @@ class LocalStore:
                 entry = None
                 state = MISS if self._take_lock(key) else WAIT
             self._stats[f"{resource}:{state}"] += 1
-        return Lookup(key, state, entry)
+        return Lookup(key, state, entry, outdated)
 
     def fetch(self, key: str) -> CachedResponse | None:
         with self._mutex:

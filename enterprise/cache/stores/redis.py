@@ -20,6 +20,7 @@ local gens = redis.call('MGET', unpack(KEYS))
 for i = 1, #gens do if not gens[i] then gens[i] = '0' end end
 local key = ARGV[1] .. '|' .. table.concat(gens, '.')
 local entry = redis.call('GET', key)
+local outdated = false
 if entry then
   local n = tonumber(string.sub(entry, 14, 18))
   if n > 0 then
@@ -30,7 +31,11 @@ if entry then
     end
     local current = redis.call('MGET', unpack(dkeys))
     for i = 1, #dkeys do
-      if (current[i] or '0') ~= dvals[i] then entry = false break end
+      if (current[i] or '0') ~= dvals[i] then
+        outdated = entry
+        entry = false
+        break
+      end
     end
   end
 end
@@ -49,7 +54,7 @@ else
   state = 'wait'
 end
 redis.call('HINCRBY', ARGV[4], ARGV[5] .. ':' .. state, 1)
-return {key, state, entry or false}
+return {key, state, entry or false, outdated}
 """
 
 # KEYS: common generations..., then one object generation per base
@@ -176,14 +181,17 @@ class RedisStore:
     def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None:
         def run() -> Lookup:
             conf = cache_settings()
-            key, state, raw = self._eval(
+            key, state, raw, outdated = self._eval(
                 self._lookup,
                 _LOOKUP_SCRIPT,
                 gen_keys,
                 [base, now_ms(), conf["LOCK_MS"], stats_key(), resource],
             )
             return Lookup(
-                key.decode(), state.decode(), CachedResponse.decode_shared(raw) if raw else None
+                key.decode(),
+                state.decode(),
+                CachedResponse.decode_shared(raw) if raw else None,
+                CachedResponse.decode(outdated) if outdated else None,
             )
 
         return self._call("lookup", None, run)
