@@ -171,8 +171,15 @@ class ResponseCacheMiddleware:
         ``None`` (the view runs) when it cannot be (``enterprise.cache.refresh``)."""
         try:
             entry = refreshed_entry(prepared, lookup)
-        except Exception:  # the database or a malformed entry: the view answers (and reports)
-            logger.warning("refreshing %s failed; running the view", lookup.key, exc_info=True)
+        except Exception as exc:  # the database, or an entry it cannot read: the view answers
+            # One line, no traceback: during a database outage every such page gets here, and
+            # the view's own failure is what gets reported.
+            logger.warning(
+                "refreshing %s failed (%s: %s); running the view",
+                lookup.key,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
             return None
         if entry is None:
             return None
