@@ -9,9 +9,9 @@ full miss: the view ran its query again to rebuild what the entry already
 held. Under the benchmark's 5 % renames, which land on the busiest tenants,
 almost no provider-clinics page lived long enough to be read twice.
 
-Here such an entry (``Lookup.outdated``: found under the current key, still
-fresh, only its recorded objects moved) is refreshed instead: its rows are
-kept, each row's embedded object is replaced by the current representation
+Here such an entry (``Lookup.outdated``: found under the current key, only
+its recorded objects moved) is, while still fresh, refreshed instead: its rows
+are kept, each row's embedded object is replaced by the current representation
 from the object cache (the policy's ``load_embedded`` getter: one store
 round trip, and one ``pk__in`` query for the objects not cached, such as the
 renamed one), rows whose object the caller can no longer see are left out

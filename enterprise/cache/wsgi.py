@@ -32,8 +32,9 @@ from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
 from perfmon.wsgi import ROUTE as PERFMON_ROUTE
 
 ENVIRON_KEY = "enterprise.cache"
-#: ``X-Cache`` of a stored entry served in a lookup state; a refreshed entry (state ``miss``,
-#: ``enterprise.cache.refresh``) is a MISS: the client's copy was not the stored one.
+#: ``X-Cache`` of an entry served in a lookup state. A refreshed entry
+#: (``enterprise.cache.refresh``) is served in state ``miss``, as a MISS: it was built for
+#: this request, not found stored.
 _X_CACHE = {HIT: "HIT", STALE: "STALE"}
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 
