@@ -39,6 +39,11 @@ def gzip_bytes(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
+def gzip_for_storage(body: bytes) -> bytes | None:
+    """The gzip a cached entry stores for ``body``: ``None`` below ``GZIP_MIN_BYTES`` (kept as is)."""
+    return gzip_bytes(body) if len(body) >= GZIP_MIN_BYTES else None
+
+
 def gunzip_bytes(body: bytes) -> bytes:
     return gzip.decompress(body)
 

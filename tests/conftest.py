@@ -87,6 +87,27 @@ def keeping_test_connection() -> Iterator[None]:
         request_finished.connect(close_old_connections)
 
 
+def wsgi_get(path: str, token: str) -> tuple[str, dict[str, str], bytes]:
+    """GET ``path`` through the WSGI application gunicorn serves (the cache's WSGI layer first):
+    status line, headers, body."""
+    from bench.replay import wsgi_environ
+    from enterprise.wsgi import application
+
+    captured: dict = {}
+
+    def start_response(status, headers):
+        captured["status"], captured["headers"] = status, dict(headers)
+
+    with keeping_test_connection():
+        response = application(
+            wsgi_environ("GET", path, [("Authorization", f"Bearer {token}")]), start_response
+        )
+        body = b"".join(response)
+        if hasattr(response, "close"):
+            response.close()
+    return captured["status"], captured["headers"], body
+
+
 @pytest.fixture
 def api() -> Callable[..., APIClient]:
     """``api(role, org_id)`` -> an APIClient sending that caller's bearer token; ``api()`` is anonymous."""

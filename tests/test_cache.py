@@ -28,6 +28,7 @@ from enterprise.cache.conf import cache_settings
 from enterprise.cache.keys import MissingScopeError, generation_keys, response_key_base
 from organizations.models import Organization
 from providers.models import Provider
+from tests.conftest import wsgi_get
 from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db
@@ -469,36 +470,16 @@ def test_cache_hits_reach_the_store_counters(api, tenant_a):
     assert counters.get("providers:hit", 0) >= 1 and counters.get("providers:miss", 0) >= 1
 
 
-def _wsgi_get(path: str, token: str) -> tuple[str, dict[str, str], bytes]:
-    from bench.replay import wsgi_environ
-    from enterprise.wsgi import application
-    from tests.conftest import keeping_test_connection
-
-    captured: dict = {}
-
-    def start_response(status, headers):
-        captured["status"], captured["headers"] = status, dict(headers)
-
-    with keeping_test_connection():
-        response = application(
-            wsgi_environ("GET", path, [("Authorization", f"Bearer {token}")]), start_response
-        )
-        body = b"".join(response)
-        if hasattr(response, "close"):
-            response.close()
-    return captured["status"], captured["headers"], body
-
-
 def test_wsgi_layer_answers_hits_before_django_with_the_stored_headers(
     tenant_a, django_assert_num_queries
 ):
     from tests.conftest import token_for
 
     token = token_for("member", tenant_a.id)
-    status, headers, body = _wsgi_get("/api/v1/clinics", token)
+    status, headers, body = wsgi_get("/api/v1/clinics", token)
     assert status.startswith("200") and headers["X-Cache"] == "MISS"
     with django_assert_num_queries(0):
-        hit_status, hit_headers, hit_body = _wsgi_get("/api/v1/clinics", token)
+        hit_status, hit_headers, hit_body = wsgi_get("/api/v1/clinics", token)
     assert hit_status.startswith("200") and hit_headers["X-Cache"] == "HIT"
     assert hit_body == body
     for name in ("Content-Type", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
@@ -507,7 +488,7 @@ def test_wsgi_layer_answers_hits_before_django_with_the_stored_headers(
 
 
 def test_wsgi_layer_leaves_bad_tokens_and_writes_to_django(tenant_a):
-    status, headers, _ = _wsgi_get("/api/v1/clinics", "not-a-token")
+    status, headers, _ = wsgi_get("/api/v1/clinics", "not-a-token")
     assert status.startswith("401") and "X-Cache" not in headers
 
 

@@ -16,8 +16,8 @@ from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import prepare
 from enterprise.cache.keys import epoch_key, object_generation_key
 from enterprise.cache.stores import MISS, WAIT, LocalStore
-from tests.conftest import token_for
-from tests.test_cache import _wsgi_get, cache_disabled
+from tests.conftest import token_for, wsgi_get
+from tests.test_cache import cache_disabled
 
 pytestmark = pytest.mark.django_db
 
@@ -69,12 +69,12 @@ def test_a_change_to_an_embedded_object_refreshes_the_page_without_its_view(
 def test_the_wsgi_layer_hands_an_outdated_entry_down_to_be_refreshed(api, tenant_a):
     page, embedded, change = _page_and_rename(tenant_a, "provider-clinics")
     token = token_for("member", tenant_a.id)
-    assert _wsgi_get(page, token)[1]["X-Cache"] == "MISS"
-    assert _wsgi_get(page, token)[1]["X-Cache"] == "HIT"
+    assert wsgi_get(page, token)[1]["X-Cache"] == "MISS"
+    assert wsgi_get(page, token)[1]["X-Cache"] == "HIT"
     api("org_admin", tenant_a.id).patch(embedded, change, format="json")
-    status, headers, body = _wsgi_get(page, token)
+    status, headers, body = wsgi_get(page, token)
     assert (status, headers["X-Cache"]) == ("200 OK", "MISS") and b"Renamed clinic" in body
-    status, headers, again = _wsgi_get(page, token)
+    status, headers, again = wsgi_get(page, token)
     assert headers["X-Cache"] == "HIT" and again == body
 
 

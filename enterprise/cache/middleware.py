@@ -34,10 +34,9 @@ from enterprise.cache.refresh import generations_etag, refreshed_entry
 from enterprise.cache.stores import HIT, MISS, REBUILD, STALE, WAIT, Lookup, get_store
 from enterprise.cache.wsgi import ENVIRON_KEY, render_entry, wait_for_entry
 from enterprise.http import (
-    GZIP_MIN_BYTES,
     TENANT_CACHE_CONTROL,
     etag_matches,
-    gzip_bytes,
+    gzip_for_storage,
     request_id,
     strong_etag,
     weak_etag_for_key,
@@ -143,7 +142,7 @@ class ResponseCacheMiddleware:
                 response["ETag"] = generations_etag(lookup.key, deps)
             else:
                 response["ETag"] = strong_etag(body)
-            compressed = gzip_bytes(body) if len(body) >= GZIP_MIN_BYTES else None
+            compressed = gzip_for_storage(body)
             response.gzipped_body = compressed
             storable = lookup is not None and lookup.state in (MISS, REBUILD, WAIT)
             if storable and "unavailable" not in deps:

@@ -30,7 +30,7 @@ from enterprise.api.renderers import FastJSONRenderer
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import Prepared
 from enterprise.cache.stores import Lookup
-from enterprise.http import GZIP_MIN_BYTES, gunzip_bytes, gzip_bytes, weak_etag_for_key
+from enterprise.http import gunzip_bytes, gzip_for_storage, weak_etag_for_key
 
 _RENDERER = FastJSONRenderer()
 
@@ -74,7 +74,7 @@ def refreshed_entry(prepared: Prepared, lookup: Lookup) -> CachedResponse | None
         {**row, field: objects[row[field]["id"]]} for row in rows if row[field]["id"] in objects
     ]
     content = _RENDERER.render(page)
-    gzipped = len(content) >= GZIP_MIN_BYTES
+    compressed = gzip_for_storage(content)
     etag = generations_etag(lookup.key, deps)
     headers = {
         name: etag if name.lower() == "etag" else value for name, value in outdated.headers.items()
@@ -82,10 +82,10 @@ def refreshed_entry(prepared: Prepared, lookup: Lookup) -> CachedResponse | None
     return CachedResponse(
         status=200,
         content_type=outdated.content_type,
-        body=gzip_bytes(content) if gzipped else content,
+        body=compressed if compressed is not None else content,
         fresh_until_ms=outdated.fresh_until_ms,
         created_ms=outdated.created_ms,
         headers=headers,
-        gzipped=gzipped,
+        gzipped=compressed is not None,
         deps=deps,
     )
