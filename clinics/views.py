@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clinics import selectors, services
+from clinics.cache import get_clinics_cached
 from clinics.filters import ClinicFilterSet
 from clinics.serializers import ClinicSerializer
 from enterprise.api.viewsets import ResourceViewSet
@@ -22,6 +23,7 @@ class ClinicViewSet(ResourceViewSet):
         "code": "code",
     }
 
+    cache_objects = staticmethod(get_clinics_cached)
     list_selector = staticmethod(selectors.clinic_list)
     create_service = staticmethod(services.clinic_create)
     update_service = staticmethod(services.clinic_update)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enterprise.api.viewsets import ResourceViewSet
 from providers import selectors, services
+from providers.cache import get_providers_cached
 from providers.filters import ProviderFilterSet
 from providers.serializers import ProviderSerializer
 
@@ -21,6 +22,7 @@ class ProviderViewSet(ResourceViewSet):
         "lastName": "last_name",
     }
 
+    cache_objects = staticmethod(get_providers_cached)
     list_selector = staticmethod(selectors.provider_list)
     create_service = staticmethod(services.provider_create)
     update_service = staticmethod(services.provider_update)

@@ -252,12 +252,21 @@ class KeysetPagination(BasePagination):
             )
             return {ids[0]: {"n": count, "e": estimate}}
 
+        # A count is a function of which rows the filters select: creates, deletes and
+        # writes of counted fields change it (the counts generation), and with a filter
+        # or route on other fields (a search by name) any write can.
+        policy = view.cache_policy_for(view.action) if view.action == "list" else None
         found = cached_representations(
             scope=scope,
             resource=resource,
             ids=[f"count-{digest}"],
             load=load,
             ttl_seconds=ttl("list"),
+            depends_on=(resource,),
+            counts_only=policy is not None
+            and policy.membership_only(
+                (k, v) for k, values in request.query_params.lists() for v in values
+            ),
         )
         entry = found[f"count-{digest}"]
         return entry["n"], entry["e"]

@@ -66,11 +66,19 @@ class ResourceViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
     update_service: ClassVar[Callable[..., models.Model]]
     destroy_service: ClassVar[Callable[..., models.Model]]
 
+    #: ``get_clinics_cached``: the getter of this resource's cached representations. With it,
+    #: lists that select and order rows only by membership fields are refreshed row by row
+    #: after a write instead of being rebuilt (``CachePolicy.row_objects``).
+    cache_objects: ClassVar[Callable[..., dict[str, dict[str, Any]]] | None] = None
+
     @classmethod
     def cache_policy_for(cls, action: str) -> CachePolicy | None:
         """The response-cache policy of a GET action (list, retrieve, or an ``@cache_response`` action)."""
         if action == "list":
-            return CachePolicy(cls.cache_resource, (cls.cache_resource,), "list")
+            policy = cls.__dict__.get("_list_policy")
+            if policy is None:
+                policy = cls._list_policy = cls._build_list_policy()
+            return policy
         if action == "retrieve":
             return CachePolicy(
                 cls.cache_resource,
@@ -80,6 +88,44 @@ class ResourceViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
                 per_object=True,
             )
         return getattr(getattr(cls, action, None), "cache_policy", None)
+
+    @classmethod
+    def _build_list_policy(cls) -> CachePolicy:
+        """The list's policy; with ``cache_objects``, which parameters keep it membership-keyed.
+
+        Membership fields are the model's ``COUNTED_FIELDS`` (what the counts
+        generations follow) and the fields no write changes (``id``,
+        ``created_at``): filters on them, orderings by them, pagination and
+        ``fields``. ``search`` and ordering by a name read fields a rename changes.
+        """
+        getter = cls.cache_objects
+        if getter is None:
+            return CachePolicy(cls.cache_resource, (cls.cache_resource,), "list")
+        model = cls.serializer_class.Meta.model
+        membership = set(getattr(model, "COUNTED_FIELDS", ())) | {"id", "pk", "created_at"}
+        filters = cls.filterset_class.base_filters if cls.filterset_class else {}
+        params = {
+            name
+            for name, declared in filters.items()
+            if declared.method is None and declared.field_name in membership
+        }
+        orderings = {
+            "",
+            *(
+                f"{sign}{name}"
+                for name, column in (getattr(cls, "ordering_fields", None) or {}).items()
+                if column in membership
+                for sign in ("", "-")
+            ),
+        }
+        return CachePolicy(
+            cls.cache_resource,
+            (cls.cache_resource,),
+            "list",
+            row_objects=getter,
+            membership_params=frozenset(params | PAGINATION_PARAMS),
+            membership_orderings=frozenset(orderings),
+        )
 
     @property
     def cache_dependencies(self) -> dict[str, str]:

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from enterprise.api.authentication import TokenUser, verify_bearer_header
 from enterprise.cache.conf import cache_settings
-from enterprise.cache.keys import generation_keys, parent_object_id, response_key_base
+from enterprise.cache.keys import (
+    generation_key,
+    generation_keys,
+    parent_object_id,
+    response_key_base,
+    scope_token,
+)
 from enterprise.cache.policy import CachePolicy, policy_for_view
 from perfmon.routes import route_template
 
@@ -36,6 +43,10 @@ class Prepared:
     gen_keys: list[str]
     #: The matched route's template (``/api/v1/clinics/{id}``), for perfmon's metrics.
     route: str
+    #: Generations the lookup reads without keying on them (a membership-keyed list's
+    #: list generations, ``CachePolicy.row_objects``): an entry built by the view records
+    #: them as its dependencies.
+    watch: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4096)
@@ -72,19 +83,23 @@ def prepare(
     base = response_key_base(
         user.scope, host=host, path=path, query_string=query_string, representation="json"
     )
-    return Prepared(
-        policy,
-        user,
-        base,
-        generation_keys(
-            user.scope,
-            policy.depends_on,
-            object_id=object_id,
-            embeds=policy.embeds,
-            counts_only=policy.counts_only,
-        ),
-        template,
+    embeds, counts_only, watch = policy.embeds, policy.counts_only, ()
+    if policy.row_objects is not None and _membership_only(policy, query_string):
+        # Keyed on membership (the counts generations) and on the rows' bulk generations
+        # (a bulk update names no object, so no row's own generation records it); the
+        # list generations are watched instead.
+        embeds, counts_only = (*policy.embeds, *policy.depends_on), True
+        token = scope_token(user.scope)
+        watch = tuple(generation_key(token, resource) for resource in policy.depends_on)
+    gen_keys = generation_keys(
+        user.scope, policy.depends_on, object_id=object_id, embeds=embeds, counts_only=counts_only
     )
+    return Prepared(policy, user, base, gen_keys, template, watch)
+
+
+@lru_cache(maxsize=4096)
+def _membership_only(policy: CachePolicy, query_string: str) -> bool:
+    return policy.membership_only(parse_qsl(query_string, keep_blank_values=True))
 
 
 def wsgi_host(environ: dict) -> str:

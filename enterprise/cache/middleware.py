@@ -39,8 +39,8 @@ from enterprise.http import (
     gzip_for_storage,
     request_id,
     strong_etag,
-    weak_etag_for_key,
 )
+from enterprise.resilience.breakers import breaker
 from perfmon.prometheus import CACHE_EVENTS
 from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
 from perfmon.wsgi import ROUTE as PERFMON_ROUTE
@@ -105,15 +105,21 @@ class ResponseCacheMiddleware:
             if refreshed is not None:
                 return _entry_response(request, refreshed, MISS)
 
-        # Without embedded objects the key's generations decide the body, so a revalidation
-        # is answered here, before the view. With them, the recorded object generations
-        # are part of the validator and only a stored entry knows them.
+        if lookup is not None and lookup.watched:
+            # A membership-keyed list: what the view renders is current as of these
+            # generations, read before it runs; a later write outdates the entry.
+            request.cache_dependencies = dict(lookup.watched)
+
+        # Without embedded objects the key's generations (and the watched ones, which the
+        # view's entry records) decide the body, so a revalidation is answered here, before
+        # the view. With them, the recorded object generations are part of the validator
+        # and only a stored entry knows them.
         if (
             lookup is not None
             and prepared.policy.etag == "generations"
             and not prepared.policy.embeds
         ):
-            etag = weak_etag_for_key(lookup.key)
+            etag = generations_etag(lookup.key, lookup.watched)
             if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
                 get_store().release(lookup.key)
                 return _final_response(
@@ -154,7 +160,9 @@ class ResponseCacheMiddleware:
     @staticmethod
     def _lookup(request: HttpRequest, prepared: Prepared) -> Lookup | HttpResponse | None:
         store = get_store()
-        lookup = store.lookup(prepared.gen_keys, prepared.base, prepared.policy.resource)
+        lookup = store.lookup(
+            prepared.gen_keys, prepared.base, prepared.policy.resource, prepared.watch
+        )
         if lookup is None:
             return None
         entry, state = lookup.entry, lookup.state
@@ -167,7 +175,14 @@ class ResponseCacheMiddleware:
     @staticmethod
     def _refresh(prepared: Prepared, lookup: Lookup) -> CachedResponse | None:
         """``lookup.outdated`` refreshed with its embedded objects' current state, and stored;
-        ``None`` (the view runs) when it cannot be (``enterprise.cache.refresh``)."""
+        ``None`` (the view runs) when it cannot be (``enterprise.cache.refresh``).
+
+        It runs outside ``DatabaseGuardMiddleware`` and may query the database (objects
+        not cached), so it asks the database breaker first: while that is open the view's
+        guard answers, with the stale copy or a 503."""
+        guard = breaker("database")
+        if not guard.allow():
+            return None
         try:
             entry = refreshed_entry(prepared, lookup)
         except Exception as exc:  # the database, or an entry it cannot read: the view answers
@@ -180,6 +195,8 @@ class ResponseCacheMiddleware:
                 str(exc)[:200],
             )
             return None
+        finally:
+            guard.release()  # the view, if it runs, reports to the breaker
         if entry is None:
             return None
         CACHE_EVENTS.labels(prepared.policy.resource, "refresh").inc()

@@ -58,6 +58,8 @@ def cached_representations(
     load: Callable[[list[str]], dict[str, dict[str, Any]]],
     ttl_seconds: int,
     dependencies: dict[str, str] | None = None,
+    depends_on: tuple[str, ...] = (),
+    counts_only: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Representations of ``ids`` visible to ``scope``: one store round trip, then ``load`` for the rest.
 
@@ -67,13 +69,17 @@ def cached_representations(
     the result (unknown or another tenant's). With ``dependencies``, the
     objects' generations *as read before loading* are added to it, for a
     response that embeds them to record (see ``CachedResponse.deps``).
+
+    ``depends_on`` adds the scope's generations of those resources (its counts
+    generations with ``counts_only``), for values that are not one object's
+    (a list's row count): any write to them in the scope evicts the value.
     """
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
     store = get_store()
     bases = [object_key_base(scope, resource, object_id) for object_id in wanted]
-    common = generation_keys(scope, (), embeds=(resource,))
+    common = generation_keys(scope, depends_on, embeds=(resource,), counts_only=counts_only)
     object_gens = [object_generation_key(resource, object_id) for object_id in wanted]
     keys, gens, found = store.get_objects(common, object_gens, bases, resource)
     if dependencies is not None:

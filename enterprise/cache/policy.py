@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,6 +43,27 @@ class CachePolicy:
     #: (``enterprise.cache.refresh``).
     embedded_field: str | None = None
     load_embedded: Callable[..., dict[str, dict[str, Any]]] | None = None
+    #: For a list whose every row is one object of ``resource`` (a viewset's list): the getter
+    #: of current representations (``get_clinics_cached``). A request whose parameters are
+    #: all ``membership_params`` (and whose ``ordering``, if any, is one of
+    #: ``membership_orderings``) selects and orders its rows only by fields that the counts
+    #: generations follow (``COUNTED_FIELDS``, or fields no write changes), so it is keyed
+    #: on those (a rename keeps the key) and watches the list generation instead; an entry a
+    #: write outdated is refreshed with its rows' current objects (``enterprise.cache.refresh``).
+    row_objects: Callable[..., dict[str, dict[str, Any]]] | None = None
+    membership_params: frozenset[str] = frozenset()
+    membership_orderings: frozenset[str] = frozenset()
+
+    def membership_only(self, params: Iterable[tuple[str, str]]) -> bool:
+        """Whether a list with these query parameters is keyed on membership (see ``row_objects``)."""
+        if self.row_objects is None:
+            return False
+        for name, value in params:
+            if name not in self.membership_params:
+                return False
+            if name == "ordering" and value not in self.membership_orderings:
+                return False
+        return True
 
     def __post_init__(self) -> None:
         unknown = set(self.depends_on) - set(RESOURCES)

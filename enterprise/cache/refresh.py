@@ -1,4 +1,4 @@
-"""Refreshing a page whose embedded objects changed, without running its view.
+"""Refreshing a page whose embedded objects (or row objects) changed, without running its view.
 
 A provider's clinics page is keyed on the generations of that provider's
 assignments; the clinics rendered inside it are recorded in the entry
@@ -20,6 +20,12 @@ with the new object generations. The result is byte for byte what the view
 would return (a test pins it). The refreshed entry keeps the outdated one's
 creation time and freshness deadline, so the TTL still bounds how long rows
 read once can be served.
+
+A list of clinics is the same case with the row itself as the object: keyed on
+its membership (``CachePolicy.row_objects``: the counts generations, which a
+rename leaves alone), stored by the view with the scope's list generation as
+its one dependency, and, once any write moves that, refreshed row by row from
+the object cache, after which each row's own generation is recorded instead.
 """
 
 from __future__ import annotations
@@ -44,16 +50,21 @@ def generations_etag(key: str, deps: dict[str, str]) -> str:
 
 
 def refreshed_entry(prepared: Prepared, lookup: Lookup) -> CachedResponse | None:
-    """``lookup.outdated`` with current embedded objects, or ``None`` when the view must run.
+    """``lookup.outdated`` with current objects, or ``None`` when the view must run.
 
     ``None`` for anything but a JSON page of rows that each embed one object
-    under the policy's ``embedded_field``. Store errors degrade as in the view
-    (the object getter loads from the database and records ``unavailable``);
-    a database error propagates to the caller.
+    under the policy's ``embedded_field``, or (a membership-keyed list,
+    ``CachePolicy.row_objects``) rows that each are one object, possibly
+    projected to some of its fields (``?fields=``). Store errors degrade as in
+    the view (the object getter loads from the database and records
+    ``unavailable``); a database error propagates to the caller.
     """
     policy, outdated = prepared.policy, lookup.outdated
-    field, load = policy.embedded_field, policy.load_embedded
-    if field is None or load is None or outdated is None or outdated.status != 200:
+    if outdated is None or outdated.status != 200:
+        return None
+    field = policy.embedded_field
+    load = policy.load_embedded if field is not None else policy.row_objects
+    if load is None or (field is None and not prepared.watch):
         return None
     if outdated.fresh_until_ms < now_ms():
         return None  # past its TTL: its rows are re-read, as for any expired entry
@@ -61,18 +72,31 @@ def refreshed_entry(prepared: Prepared, lookup: Lookup) -> CachedResponse | None
     page = orjson.loads(body)
     rows = page.get("results") if isinstance(page, dict) else None
     if not isinstance(rows, list) or not all(
-        isinstance(row, dict) and isinstance(row.get(field), dict) and "id" in row[field]
-        for row in rows
+        isinstance(row, dict) and isinstance(row.get(field) if field else row, dict) for row in rows
     ):
+        return None
+    objects_of = [row[field] if field else row for row in rows]
+    if not all("id" in obj for obj in objects_of):
         return None
     deps: dict[str, str] = {}
     objects = load(
-        scope=prepared.user.scope, ids=[row[field]["id"] for row in rows], dependencies=deps
+        scope=prepared.user.scope, ids=[obj["id"] for obj in objects_of], dependencies=deps
     )
-    # The key keeps its place in each row: the row is the one the view rendered.
-    page["results"] = [
-        {**row, field: objects[row[field]["id"]]} for row in rows if row[field]["id"] in objects
-    ]
+    if field is not None:
+        # The key keeps its place in each row: the row is the one the view rendered.
+        page["results"] = [
+            {**row, field: objects[row[field]["id"]]} for row in rows if row[field]["id"] in objects
+        ]
+    else:
+        results = []
+        for row in rows:
+            current = objects.get(row["id"])
+            if current is None:
+                continue
+            if not current.keys() >= row.keys():
+                return None
+            results.append({name: current[name] for name in row})  # the row's own fields, in order
+        page["results"] = results
     content = _RENDERER.render(page)
     compressed = gzip_for_storage(content)
     etag = generations_etag(lookup.key, deps)

@@ -113,7 +113,9 @@ class CachedResponseWSGI:
             return self.application(environ, start_response)
         environ[PERFMON_ROUTE], environ[PERFMON_RESOURCE] = prepared.route, prepared.policy.resource
         store = get_store()
-        lookup = store.lookup(prepared.gen_keys, prepared.base, prepared.policy.resource)
+        lookup = store.lookup(
+            prepared.gen_keys, prepared.base, prepared.policy.resource, prepared.watch
+        )
         if lookup is not None:
             entry, state = lookup.entry, lookup.state
             if state == WAIT:

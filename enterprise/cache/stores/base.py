@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from enterprise.cache.conf import cache_settings
@@ -40,12 +40,20 @@ class Lookup:
     state: str
     entry: CachedResponse | None
     outdated: CachedResponse | None = None
+    #: The current values of the generations the lookup was asked to watch
+    #: (``Prepared.watch``), read together with the key's own.
+    watched: dict[str, str] = field(default_factory=dict)
 
 
 class Store(Protocol):
     name: str
 
-    def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None: ...
+    def lookup(
+        self, gen_keys: list[str], base: str, resource: str, watch: tuple[str, ...] = ()
+    ) -> Lookup | None:
+        """The entry under ``base`` and the current ``gen_keys``; ``watch``'s values come back
+        in ``Lookup.watched``."""
+
     def fetch(self, key: str) -> CachedResponse | None: ...
     def save(
         self,
@@ -124,6 +132,3 @@ class _ErrorGate:
                 self._suppressed = 0
             else:
                 self._suppressed += 1
-
-
-# KEYS: epoch, generations...   ARGV: base, now_ms, lock_ms, stats_key, resource

@@ -72,8 +72,11 @@ class LocalStore:
         self._locks[key] = now + cache_settings()["LOCK_MS"] / 1000
         return True
 
-    def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None:
+    def lookup(
+        self, gen_keys: list[str], base: str, resource: str, watch: tuple[str, ...] = ()
+    ) -> Lookup | None:
         key = with_generations(base, [self._generation(k) for k in gen_keys])
+        watched = {k: self._generation(k) for k in watch}
         with self._mutex:
             raw = self._get(key)
             entry = CachedResponse.decode_shared(raw) if raw is not None else None
@@ -91,7 +94,7 @@ class LocalStore:
                 entry = None
                 state = MISS if self._take_lock(key) else WAIT
             self._stats[f"{resource}:{state}"] += 1
-        return Lookup(key, state, entry, outdated)
+        return Lookup(key, state, entry, outdated, watched)
 
     def fetch(self, key: str) -> CachedResponse | None:
         with self._mutex:

@@ -15,10 +15,15 @@ from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.keys import OBJECT_GENERATION_MARK, epoch_key, stats_key
 from enterprise.cache.stores.base import OBJECT_GENERATION_TTL, Lookup, _ErrorGate
 
+# KEYS: the key's generations..., then ARGV[6] watched generations
+# ARGV: base, now_ms, lock_ms, stats hash, resource, number of watched generations
 _LOOKUP_SCRIPT = """
 local gens = redis.call('MGET', unpack(KEYS))
 for i = 1, #gens do if not gens[i] then gens[i] = '0' end end
-local key = ARGV[1] .. '|' .. table.concat(gens, '.')
+local nkey = #gens - tonumber(ARGV[6])
+local key = ARGV[1] .. '|' .. table.concat(gens, '.', 1, nkey)
+local watched = {}
+for i = nkey + 1, #gens do watched[#watched + 1] = gens[i] end
 local entry = redis.call('GET', key)
 local outdated = false
 if entry then
@@ -54,7 +59,7 @@ else
   state = 'wait'
 end
 redis.call('HINCRBY', ARGV[4], ARGV[5] .. ':' .. state, 1)
-return {key, state, entry or false, outdated}
+return {key, state, entry or false, outdated, watched}
 """
 
 # KEYS: common generations..., then one object generation per base
@@ -178,20 +183,23 @@ class RedisStore:
                 self._pending_bumps |= pending
             raise
 
-    def lookup(self, gen_keys: list[str], base: str, resource: str) -> Lookup | None:
+    def lookup(
+        self, gen_keys: list[str], base: str, resource: str, watch: tuple[str, ...] = ()
+    ) -> Lookup | None:
         def run() -> Lookup:
             conf = cache_settings()
-            key, state, raw, outdated = self._eval(
+            key, state, raw, outdated, watched = self._eval(
                 self._lookup,
                 _LOOKUP_SCRIPT,
-                gen_keys,
-                [base, now_ms(), conf["LOCK_MS"], stats_key(), resource],
+                [*gen_keys, *watch],
+                [base, now_ms(), conf["LOCK_MS"], stats_key(), resource, len(watch)],
             )
             return Lookup(
                 key.decode(),
                 state.decode(),
                 CachedResponse.decode_shared(raw) if raw else None,
                 CachedResponse.decode(outdated) if outdated else None,
+                dict(zip(watch, (g.decode() for g in watched), strict=True)),
             )
 
         return self._call("lookup", None, run)
