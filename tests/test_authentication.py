@@ -127,3 +127,22 @@ def test_algorithm_confusion_hs256_signed_with_public_key_is_refused(tenant_a, r
 
 def test_hs256_token_is_refused_when_a_public_key_is_configured(tenant_a, rsa_keys):
     assert _client(_hs256(_claims())).get("/api/v1/organizations").status_code == 401
+
+
+def test_writes_verify_a_token_once_per_process(tenant_a, monkeypatch):
+    """Writes share the read path's memo of verified tokens: one signature check per token."""
+    calls = []
+    decode = authentication.decode_token
+    monkeypatch.setattr(
+        authentication, "decode_token", lambda token: calls.append(token) or decode(token)
+    )
+    token = _hs256(_claims(roles=["org_admin"], org=tenant_a.id, sub="memo-writer"))
+    client = _client(token)
+    clinic = f"/api/v1/clinics/{tenant_a.clinics[0].pk}"
+    for name in ("First", "Second", "Third"):
+        assert client.patch(clinic, {"name": name}, format="json").status_code == 200
+    assert calls == [token]
+    head, _, signature = token.rpartition(".")
+    tampered = ("B" if signature[0] == "A" else "A") + signature[1:]  # a data bit, not padding
+    forged = _client(f"{head}.{tampered}")
+    assert forged.patch(clinic, {"name": "Forged"}, format="json").status_code == 401
