@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Self
 
 from django.db import models
+from django.db.models.query import ValuesIterable
 
-from enterprise.db.plans import PlannedModelIterable
+from enterprise.db.plans import PlannedModelIterable, PlannedValuesIterable
 from enterprise.fields import now_ms
 from enterprise.tenancy import Scope
 
@@ -47,6 +48,14 @@ class TenantQuerySet(models.QuerySet):
         return manager
 
     as_manager.queryset_only = True
+
+    def values(self, *fields: Any, **expressions: Any) -> Self:
+        """``values()`` whose dicts come from a compiled plan when its shape has one
+        (``PlannedValuesIterable``: plain column names only; anything else keeps the ORM)."""
+        clone = super().values(*fields, **expressions)
+        if clone._iterable_class is ValuesIterable:
+            clone._iterable_class = PlannedValuesIterable
+        return clone
 
     def for_scope(self, scope: Scope) -> Self:
         """Only the rows the scope may see; a no-op for the platform scope."""

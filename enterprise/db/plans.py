@@ -11,17 +11,19 @@ and runs without compiling.
 
 When a query may use a plan
     Only a query this module fully understands: one table (no joins left),
-    no annotations, ``extra``, ``select_related``, ``values()``, ``distinct``,
+    no annotations, ``extra``, ``select_related``, ``distinct``,
     locking or combinators, ordering by field names, and a WHERE tree of
     AND/OR/NOT nodes whose leaves compare a column with a plain value
     (strings, datetimes and dates are values; ``True``/``False``/``None`` are
     part of the shape, since SQL may inline them), or a column ``IN`` a list of
-    distinct values (whose length is part of the shape). Any other state in the
-    query means no plan and the ORM runs as always.
+    distinct values (whose length is part of the shape). It loads models, or
+    (``values()`` of plain column names, ``PlannedValuesIterable``) dicts of
+    those columns. Any other state in the query means no plan and the ORM runs
+    as always.
 
 The shape
-    Everything in that state except the values: model, database, ordering,
-    limits, the table aliases, and the tree with each leaf's lookup class,
+    Everything in that state except the values: model, database, selected
+    columns, ordering, limits, the table aliases, and the tree with each leaf's lookup class,
     column and value type. Two queries of one shape compile to the same SQL
     up to their values; the probing below checks exactly that.
 
@@ -40,7 +42,8 @@ Running a plan
     Through the connection's cursor, so every execute wrapper (perfmon's
     round-trip counts and slow-query log, the database guard) sees it as
     before; rows go through the backend's and fields' converters and
-    ``Model.from_db``, as ``ModelIterable`` does.
+    ``Model.from_db``, as ``ModelIterable`` does (or into dicts keyed by the
+    selected names, as ``ValuesIterable`` does).
 
 Plans live per process, at most ``MAX_SHAPES`` shapes (the table starts
 over when full). ``QUERY_PLANS=0`` turns them off. MongoDB keeps the ORM
@@ -61,7 +64,7 @@ from django.db import connections
 from django.db.models import Model
 from django.db.models.expressions import Col
 from django.db.models.lookups import In, Lookup
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesIterable
 from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import WhereNode
@@ -135,7 +138,7 @@ class Plan:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, int], ...]
     columns: tuple[Col, ...]  # the selected columns, for the converters
-    attnames: tuple[str, ...]
+    attnames: tuple[str, ...]  # the model's attributes, or the values() names
 
     def bind(self, values: list[Any]) -> list[Any]:
         params = list(self.params)
@@ -143,7 +146,8 @@ class Plan:
             params[position] = values[index]
         return params
 
-    def run(self, model: type[Model], db: str, values: list[Any]) -> Iterator[Model]:
+    def rows(self, db: str, values: list[Any]) -> Iterator[list[Any] | tuple[Any, ...]]:
+        """The query's rows, each value through the backend's and its field's converters."""
         connection = connections[db]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.bind(values))
@@ -153,7 +157,6 @@ class Plan:
             found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
             if found:
                 converters.append((position, found, column))
-        attnames, width = self.attnames, len(self.attnames)
         for row in rows:
             if converters:
                 row = list(row)
@@ -162,7 +165,17 @@ class Plan:
                     for convert in functions:
                         value = convert(value, column, connection)
                     row[position] = value
+            yield row
+
+    def run(self, model: type[Model], db: str, values: list[Any]) -> Iterator[Model]:
+        attnames, width = self.attnames, len(self.attnames)
+        for row in self.rows(db, values):
             yield model.from_db(db, attnames, row[:width])
+
+    def run_values(self, db: str, values: list[Any]) -> Iterator[dict[str, Any]]:
+        names = self.attnames
+        for row in self.rows(db, values):
+            yield dict(zip(names, row, strict=True))
 
 
 class _Plans:
@@ -208,9 +221,44 @@ def plan_stats() -> dict[str, int]:
 
 
 # --- shapes -------------------------------------------------------------------------------------
+#: The state ``values(*names)`` of plain column names sets (checked by ``_plain_values``).
+_VALUES_STATE = frozenset(
+    {
+        "select",
+        "values_select",
+        "selected",
+        "default_cols",
+        "extra_select_mask",
+        "annotation_select_mask",
+    }
+)
+
+
+def _plain_values(query: Query) -> bool:
+    """``values()`` of plain column names: ``select`` holds exactly their columns, in order."""
+    names = query.values_select
+    return (
+        type(names) is tuple
+        and bool(names)
+        and query.default_cols is False
+        and not query.extra_select_mask  # values() masks to none of the (absent) extras
+        and not query.annotation_select_mask
+        and query.selected == {name: index for index, name in enumerate(names)}
+        and type(query.select) is tuple
+        and len(query.select) == len(names)
+        and all(
+            type(column) is Col and column.target.attname == name
+            for column, name in zip(query.select, names, strict=True)
+        )
+    )
+
+
 def _plain_query(query: Query) -> bool:
+    values = bool(query.values_select)
+    if values and not _plain_values(query):
+        return False
     for name, value in vars(query).items():
-        if name in _FREE_STATE:
+        if name in _FREE_STATE or (values and name in _VALUES_STATE):
             continue
         expected = _DEFAULT_STATE.get(name, _MISSING)
         if expected is _MISSING or type(value) is not type(expected) or value != expected:
@@ -293,6 +341,7 @@ def shape_of(query: Query, db: str, values: list[Any]) -> tuple[Any, ...] | None
         query.model,
         db,
         aliases,
+        query.values_select,
         query.order_by,
         query.default_ordering,
         query.standard_ordering,
@@ -348,7 +397,28 @@ def learn(query: Query, db: str, values: list[Any]) -> Plan | None:
         return None
     sql, params, compiler = real
     info = compiler.klass_info
-    if (
+    names = query.values_select
+    if names:  # dicts of these columns: exactly they are selected, in this order
+        positions = {name: index for index, name in enumerate(names)}
+        if (
+            (
+                info is not None
+                and (
+                    info["model"] is not query.model
+                    or info.get("related_klass_infos")
+                    or list(info["select_fields"]) != list(range(len(names)))
+                )
+            )
+            or compiler.annotation_col_map not in ({}, positions)
+            or compiler.col_count != len(names)
+            or len(compiler.select) != len(names)
+            or any(
+                type(column) is not Col or column.target.attname != name
+                for (column, _sql, _alias), name in zip(compiler.select, names, strict=True)
+            )
+        ):
+            return None
+    elif (
         info is None
         or info["model"] is not query.model
         or info.get("related_klass_infos")
@@ -380,7 +450,7 @@ def learn(query: Query, db: str, values: list[Any]) -> Plan | None:
         params=params,
         slots=tuple(slots),
         columns=columns,
-        attnames=tuple(column.target.attname for column in columns),
+        attnames=names or tuple(column.target.attname for column in columns),
     )
 
 
@@ -397,26 +467,46 @@ def _slot(
 
 
 # --- the iterable -------------------------------------------------------------------------------
+def _plan_for(iterable: ModelIterable | ValuesIterable) -> tuple[Plan, list[Any]] | None:
+    """The plan the iterable's query runs from, with its values; ``None``: the ORM runs it."""
+    queryset = iterable.queryset
+    db = queryset.db
+    if (
+        iterable.chunked_fetch
+        or queryset._known_related_objects
+        or not settings.QUERY_PLANS
+        or connections[db].vendor not in SQL_VENDORS
+    ):
+        return None
+    values: list[Any] = []
+    key = shape_of(queryset.query, db, values)
+    plan = PLANS.lookup(key, queryset.query, db, values) if key is not None else None
+    if plan is None:
+        PLANS.counts["orm"] += 1
+        return None
+    PLANS.counts["planned"] += 1
+    return plan, values
+
+
 class PlannedModelIterable(ModelIterable):
     """``ModelIterable`` that runs a query from its shape's plan when it has one (see the module docstring)."""
 
     def __iter__(self) -> Iterator[Model]:
-        queryset = self.queryset
-        db = queryset.db
-        if (
-            self.chunked_fetch
-            or queryset._known_related_objects
-            or not settings.QUERY_PLANS
-            or connections[db].vendor not in SQL_VENDORS
-        ):
+        planned = _plan_for(self)
+        if planned is None:
             yield from super().__iter__()
             return
-        values: list[Any] = []
-        key = shape_of(queryset.query, db, values)
-        plan = PLANS.lookup(key, queryset.query, db, values) if key is not None else None
-        if plan is None:
-            PLANS.counts["orm"] += 1
+        plan, values = planned
+        yield from plan.run(self.queryset.model, self.queryset.db, values)
+
+
+class PlannedValuesIterable(ValuesIterable):
+    """``ValuesIterable`` (``values(*names)``) run from its shape's plan when it has one."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        planned = _plan_for(self)
+        if planned is None:
             yield from super().__iter__()
             return
-        PLANS.counts["planned"] += 1
-        yield from plan.run(queryset.model, db, values)
+        plan, values = planned
+        yield from plan.run_values(self.queryset.db, values)
