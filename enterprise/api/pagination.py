@@ -255,6 +255,8 @@ class KeysetPagination(BasePagination):
         # A count is a function of which rows the filters select: creates, deletes and
         # writes of counted fields change it (the counts generation), and with a filter
         # or route on other fields (a search by name) any write can.
+        from enterprise.cache.gate import membership_keyed
+
         policy = view.cache_policy_for(view.action) if view.action == "list" else None
         found = cached_representations(
             scope=scope,
@@ -264,9 +266,7 @@ class KeysetPagination(BasePagination):
             ttl_seconds=ttl("list"),
             depends_on=(resource,),
             counts_only=policy is not None
-            and policy.membership_only(
-                (k, v) for k, values in request.query_params.lists() for v in values
-            ),
+            and membership_keyed(policy, request.META.get("QUERY_STRING", "")),
         )
         entry = found[f"count-{digest}"]
         return entry["n"], entry["e"]

@@ -84,7 +84,7 @@ def prepare(
         user.scope, host=host, path=path, query_string=query_string, representation="json"
     )
     embeds, counts_only, watch = policy.embeds, policy.counts_only, ()
-    if policy.row_objects is not None and _membership_only(policy, query_string):
+    if membership_keyed(policy, query_string):
         # Keyed on membership (the counts generations) and on the rows' bulk generations
         # (a bulk update names no object, so no row's own generation records it); the
         # list generations are watched instead.
@@ -98,7 +98,9 @@ def prepare(
 
 
 @lru_cache(maxsize=4096)
-def _membership_only(policy: CachePolicy, query_string: str) -> bool:
+def membership_keyed(policy: CachePolicy, query_string: str) -> bool:
+    """``policy.membership_only`` for a raw query string, memoised per process (the hit path
+    and the pagination's count cache ask it of the same lists)."""
     return policy.membership_only(parse_qsl(query_string, keep_blank_values=True))
 
 

@@ -411,11 +411,8 @@ def learn(query: Query, db: str, values: list[Any]) -> Plan | None:
             )
             or compiler.annotation_col_map not in ({}, positions)
             or compiler.col_count != len(names)
-            or len(compiler.select) != len(names)
-            or any(
-                type(column) is not Col or column.target.attname != name
-                for (column, _sql, _alias), name in zip(compiler.select, names, strict=True)
-            )
+            # the compiler selects exactly the columns _plain_values checked, in their order
+            or [column for column, _sql, _alias in compiler.select] != list(query.select)
         ):
             return None
     elif (
