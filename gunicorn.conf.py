@@ -58,6 +58,13 @@ def on_starting(server):
         directory.mkdir(parents=True, exist_ok=True)
 
 
+def when_ready(server):
+    # The app is loaded (preload_app); no worker is forked yet (see freeze_startup_objects).
+    from enterprise.warmup import freeze_startup_objects
+
+    server.log.info("gc: %d start-up objects frozen", freeze_startup_objects())
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import io
 import os
 import random
@@ -44,6 +45,29 @@ class RouteCost:
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
     seconds: collections.Counter[str] = field(default_factory=collections.Counter)
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+
+
+@dataclass
+class CollectionsTimer:
+    """Garbage collections during the counted requests: how many and their thread CPU, by generation
+    (already inside the routes' costs; a full collection stalls every thread of a worker)."""
+
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0])
+    seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    started: float = 0.0
+
+    def observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.thread_time()
+        else:
+            self.counts[info["generation"]] += 1
+            self.seconds[info["generation"]] += time.thread_time() - self.started
+
+    def report(self) -> str:
+        return "garbage collections (generation: count, ms each): " + ", ".join(
+            f"{g}: {n}, {self.seconds[g] * 1000 / n if n else 0:.2f}"
+            for g, n in enumerate(self.counts)
+        )
 
 
 def wsgi_environ(
@@ -120,7 +144,14 @@ def workload_ids() -> dict[str, Any]:
 
 
 def replay(
-    *, warm: int, requests: int, seed: int, profile: Any = None, route: str | None = None
+    *,
+    warm: int,
+    requests: int,
+    seed: int,
+    profile: Any = None,
+    route: str | None = None,
+    collections_timer: CollectionsTimer | None = None,
+    freeze: bool = True,
 ) -> dict[str, RouteCost]:
     """Send ``warm`` uncounted requests, then ``requests`` counted ones; costs per route.
 
@@ -135,7 +166,11 @@ def replay(
     from enterprise.api.authentication import issue_token
     from enterprise.cache.stores import get_store
     from enterprise.tenancy import Role
+    from enterprise.warmup import freeze_startup_objects
     from enterprise.wsgi import application
+
+    if freeze:
+        freeze_startup_objects()  # as gunicorn's master does before forking (gunicorn.conf.py)
 
     ids = workload_ids()
     tokens = {
@@ -153,6 +188,8 @@ def replay(
     for _ in range(warm):
         call(application, workload.pick(rng))
     costs: dict[str, RouteCost] = collections.defaultdict(RouteCost)
+    if collections_timer is not None:
+        gc.callbacks.append(collections_timer.observe)
     for request in [workload.pick(rng) for _ in range(requests)]:
         profiled = profile is not None and route in (None, request.route)
         started = time.thread_time()
@@ -166,6 +203,8 @@ def replay(
         cost.requests[outcome] += 1
         cost.seconds[outcome] += time.thread_time() - started
         cost.statuses[status] += 1
+    if collections_timer is not None:
+        gc.callbacks.remove(collections_timer.observe)
     return dict(costs)
 
 
@@ -196,6 +235,11 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=3000, help="uncounted requests first")
     parser.add_argument("--requests", type=int, default=3000, help="counted requests")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave start-up objects in the collector's generations (gunicorn's master freezes them)",
+    )
     parser.add_argument("--profile", help="write a cProfile of the counted requests here")
     parser.add_argument("--route", help='profile only this workload route ("GET /clinics/{id}")')
     args = parser.parse_args()
@@ -205,10 +249,18 @@ def main() -> int:
         import cProfile
 
         profile = cProfile.Profile()
+    collections_timer = CollectionsTimer()
     costs = replay(
-        warm=args.warm, requests=args.requests, seed=args.seed, profile=profile, route=args.route
+        warm=args.warm,
+        requests=args.requests,
+        seed=args.seed,
+        profile=profile,
+        route=args.route,
+        collections_timer=collections_timer,
+        freeze=not args.no_freeze,
     )
     print(report(costs))
+    print(collections_timer.report())
     if profile is not None:
         profile.dump_stats(args.profile)
         print(f"profile written to {args.profile}")

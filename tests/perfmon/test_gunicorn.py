@@ -87,3 +87,12 @@ def test_four_workers_add_up_in_metrics_and_in_the_summary(service, tmp_path):
         time.sleep(0.2)
     assert routes[HEALTH]["requests"] == REQUESTS
     assert routes[HEALTH]["p50Ms"] is not None
+
+
+def test_the_master_freezes_start_up_objects_before_forking(service, tmp_path):
+    # gunicorn.conf.py's when_ready hook (enterprise.warmup.freeze_startup_objects).
+    log = (tmp_path / "perfmon-gunicorn.log").read_text()
+    frozen = re.search(r"gc: (\d+) start-up objects frozen", log)
+    assert frozen, log[-2000:]
+    assert int(frozen.group(1)) > 10_000
+    assert log.index("gc: ") < log.index("Booting worker")
