@@ -13,6 +13,14 @@ from clinics.models import Clinic
 from enterprise.warmup import compile_validator_patterns
 
 
+def last_line_printed_by(probe: str) -> str:
+    """Run ``probe`` in a fresh interpreter (as gunicorn's master starts) and return its last line."""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture
 def uncompiled_email_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
     """EmailValidator's class-level patterns as a fresh process has them: not yet compiled."""
@@ -28,10 +36,7 @@ def test_a_fresh_process_has_them_compiled_once_the_wsgi_module_is_imported() ->
         "from django.utils.functional import empty\n"
         "print(EmailValidator.domain_regex._wrapped is not empty)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "True"
+    assert last_line_printed_by(probe) == "True"
 
 
 @pytest.mark.usefixtures("uncompiled_email_patterns")
@@ -60,10 +65,7 @@ def test_start_up_objects_are_frozen_out_of_full_collections() -> None:
         "gc.collect()\n"
         "print(before, frozen, gc.get_freeze_count(), len(gc.get_objects(generation=2)))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    before, frozen, still_frozen, scanned = map(int, out.stdout.split()[-4:])
+    before, frozen, still_frozen, scanned = map(int, last_line_printed_by(probe).split())
     assert before > 10_000  # the app's modules, classes, URL patterns, fields...
     assert frozen >= before * 0.9
     assert still_frozen == frozen  # a later full collection leaves them frozen
