@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assignments.serializers import AssignmentSerializer
@@ -56,3 +58,33 @@ def test_a_row_missing_a_column_falls_back_to_drf(rows):
         reader.serializer.to_representation(row)
     with pytest.raises(KeyError):
         reader.to_representation(row)
+
+
+@pytest.mark.parametrize(
+    ("getter", "resource", "objects"),
+    [
+        ("clinics.cache.get_clinics_cached", "clinics", "clinics"),
+        ("providers.cache.get_providers_cached", "providers", "providers"),
+    ],
+)
+def test_the_object_cache_loads_what_the_detail_route_answers(
+    api, tenant_a, tenant_b, getter, resource, objects
+):
+    """An embedded object (loaded, then cached) is the detail route's body, key for key in the
+    same order; another tenant's objects are absent."""
+    from django.utils.module_loading import import_string as load
+
+    from enterprise.tenancy import Role, Scope
+
+    get_cached = load(getter)
+    scope = Scope(role=Role.MEMBER, organization_id=tenant_a.id, subject="t")
+    mine = [obj.pk for obj in getattr(tenant_a, objects)]
+    theirs = getattr(tenant_b, objects)[0].pk
+    for _ in range(2):  # loaded from the database, then from the object cache
+        loaded = get_cached(scope=scope, ids=[*mine, theirs])
+        assert set(loaded) == set(mine)
+        client = api("member", tenant_a.id)
+        for object_id in mine:
+            detail = client.get(f"/api/v1/{resource}/{object_id}")
+            assert detail.status_code == 200
+            assert list(loaded[object_id].items()) == list(json.loads(detail.content).items())
