@@ -409,6 +409,25 @@ def test_store_commands_stay_in_step_after_an_error_reply_and_reload_lost_script
     }
 
 
+def test_the_store_packs_its_commands_as_redis_py_does(own_redis):
+    """With hiredis the store packs commands itself (one buffer); the bytes are redis-py's."""
+    from enterprise.cache.stores.redis import _hiredis_pack, _pack
+
+    if _hiredis_pack is None:
+        pytest.skip("hiredis is not installed")
+    _server, store = own_redis
+    connection = store._connection()
+    body = b"\x1f\x8b binary body \xff" * 300
+    commands = (
+        ("EVALSHA", "a" * 40, 3, "dos:g:epoch", "dos:g:all:clinics", "k", "base|x", 1733400000000),
+        ("SET", "dos:r:key", body, "PX", 310000),
+        ("HINCRBY", "dos:stats", "clinics:set", 1),
+        ("GET", "caf\u00e9 key"),
+    )
+    assert _pack(connection, commands) == [b"".join(connection.pack_commands(commands))]
+    assert store._send(commands[1], ("GET", "dos:r:key")) == [b"OK", body]
+
+
 def test_a_redis_restart_costs_no_back_off_and_no_lost_bump(api, tenant_a, own_redis):
     """Each thread keeps its own connection; one that a restart broke is replaced at once,
     so the next write's bump lands (nothing pending, no epoch bump) and reads go on."""

@@ -10,6 +10,11 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # redis-py packs (hiredis is in requirements.txt; a bare install may lack it)
+    _hiredis_pack = None
+
 from enterprise.cache.conf import cache_settings
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.keys import OBJECT_GENERATION_MARK, epoch_key, stats_key
@@ -84,6 +89,20 @@ return {keys, objgens, values}
 """
 
 
+def _pack(connection: Any, commands: tuple[tuple[Any, ...], ...]) -> list[bytes]:
+    """``commands`` in the Redis protocol, as one buffer.
+
+    With hiredis, each command goes straight to ``hiredis.pack_command``: the
+    store's arguments are only ``str``, ``bytes`` and ``int``, so redis-py's
+    per-argument checks and buffer splitting around it (a third of a cache
+    hit's store CPU for a 16-argument lookup) have nothing to do. Without
+    hiredis, redis-py packs.
+    """
+    if _hiredis_pack is None:
+        return connection.pack_commands(commands)
+    return [b"".join([_hiredis_pack(command) for command in commands])]
+
+
 class RedisStore:
     """The shared store: every worker on every host sees the same generations and entries."""
 
@@ -128,7 +147,7 @@ class RedisStore:
     def _send_once(self, commands: tuple[tuple[Any, ...], ...]) -> list[Any]:
         connection = self._connection()
         try:
-            connection.send_packed_command(connection.pack_commands(commands))
+            connection.send_packed_command(_pack(connection, commands))
             replies: list[Any] = []
             error: ResponseError | None = None
             for _ in commands:
