@@ -94,9 +94,9 @@ def _pack(connection: Any, commands: tuple[tuple[Any, ...], ...]) -> list[bytes]
 
     With hiredis, each command goes straight to ``hiredis.pack_command``: the
     store's arguments are only ``str``, ``bytes`` and ``int``, so redis-py's
-    per-argument checks and buffer splitting around it (a third of a cache
-    hit's store CPU for a 16-argument lookup) have nothing to do. Without
-    hiredis, redis-py packs.
+    per-argument checks and buffer splitting around it have nothing to do (a
+    19-argument lookup: 1.7 us instead of 4.8, timeit). Without hiredis,
+    redis-py packs.
     """
     if _hiredis_pack is None:
         return connection.pack_commands(commands)
