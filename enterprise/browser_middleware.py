@@ -34,22 +34,22 @@ def is_api_request(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PATH_PREFIX)
 
 
-class BrowserSessionMiddleware(SessionMiddleware):
+class _SkippedOnTheApi:
+    """Runs the Django middleware it is mixed into for every request but the API's."""
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api_request(request):
             return self.get_response(request)
         return super().__call__(request)
 
 
-class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_request(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class BrowserSessionMiddleware(_SkippedOnTheApi, SessionMiddleware):
+    pass
 
 
-class BrowserMessageMiddleware(MessageMiddleware):
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_request(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class BrowserAuthenticationMiddleware(_SkippedOnTheApi, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(_SkippedOnTheApi, MessageMiddleware):
+    pass
