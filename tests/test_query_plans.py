@@ -379,3 +379,20 @@ def test_values_outside_plain_column_names_take_the_orm(tenants, make):
     for _ in range(3):
         assert list(make(org)) == through_orm_values(make(org))
     assert PLANS.counts["planned"] == 0 and PLANS.counts["learned"] == 0
+
+
+def test_sql_reads_of_ids_skip_the_object_id_converter_and_read_the_stored_strings(tenants):
+    """A SQL column holds the lowercased hex ``get_db_prep_value`` wrote; no per-value call on read.
+
+    (The MongoDB lane keeps the converter: ``tests/mongo``.)
+    """
+    pk, organization = Clinic._meta.pk, Clinic._meta.get_field("organization")
+    assert pk.get_db_converters(connection) == []
+    assert organization.get_db_converters(connection) == []
+    clinic = tenants["a"]["clinics"][0]
+    expected = (clinic.pk, tenants["a"]["org"].pk)
+    (orm,) = through_orm(Clinic.objects.filter(pk=clinic.pk.upper()))
+    (planned,) = planned_run(lambda: Clinic.objects.filter(pk=clinic.pk.upper()))
+    for read in (orm, planned):
+        assert (read.pk, read.organization_id) == expected
+        assert read.pk == read.pk.lower() and type(read.pk) is str

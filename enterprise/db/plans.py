@@ -137,7 +137,9 @@ class Plan:
     sql: str
     params: tuple[Any, ...]
     slots: tuple[tuple[int, int], ...]
-    columns: tuple[Col, ...]  # the selected columns, for the converters
+    #: (position, converter functions, column) of each selected column that has converters,
+    #: the backend's and then its field's, as the compiler would apply them (found at learning)
+    converters: tuple[tuple[int, tuple[Any, ...], Col], ...]
     attnames: tuple[str, ...]  # the model's attributes, or the values() names
 
     def bind(self, values: list[Any]) -> list[Any]:
@@ -152,11 +154,7 @@ class Plan:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.bind(values))
             rows = cursor.fetchall()
-        converters = []
-        for position, column in enumerate(self.columns):
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                converters.append((position, found, column))
+        converters = self.converters
         for row in rows:
             if converters:
                 row = list(row)
@@ -446,9 +444,19 @@ def learn(query: Query, db: str, values: list[Any]) -> Plan | None:
         sql=sql,
         params=params,
         slots=tuple(slots),
-        columns=columns,
+        converters=_converters(columns, connections[db]),
         attnames=names or tuple(column.target.attname for column in columns),
     )
+
+
+def _converters(columns: tuple[Col, ...], connection: Any) -> tuple[Any, ...]:
+    """What ``SQLCompiler.get_converters`` finds for these columns (they depend on the column and backend only)."""
+    found = []
+    for position, column in enumerate(columns):
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            found.append((position, tuple(functions), column))
+    return tuple(found)
 
 
 def _slot(

@@ -263,3 +263,16 @@ def test_a_deep_cursor_page_is_the_same_indexed_pipeline_with_a_keyset_bound(cap
     keyset = str(next(c for c in clauses if "$or" in c)["$or"])
     assert "created_at" in keyset and "_id" in keyset and "$lt" in keyset
     assert not any("$skip" in stage for stage in query.pipeline), "keyset pages never skip rows"
+
+
+def test_object_id_columns_keep_their_converter_on_mongodb():
+    """MongoDB hands back ``ObjectId``s; ``from_db_value`` turns them into the 24-hex strings
+    (SQL reads skip it: ``tests/test_query_plans.py``)."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.IS_MONGODB:
+        pytest.skip("runs in the MongoDB lane (DATABASE_URL=mongodb://...)")
+    model = apps.get_model("clinics", "Clinic")
+    for field in (model._meta.pk, model._meta.get_field("organization")):
+        assert field.from_db_value in field.get_db_converters(connection)
