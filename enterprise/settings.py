@@ -315,6 +315,9 @@ REST_FRAMEWORK = {
         else ["enterprise.api.renderers.FastJSONRenderer"]
     ),
     "DEFAULT_PARSER_CLASSES": ["enterprise.api.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "enterprise.api.negotiation.RememberingContentNegotiation"
+    ),
     "DEFAULT_FILTER_BACKENDS": ["enterprise.api.filters_backend.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "enterprise.api.pagination.KeysetPagination",
     # Abuse limits (enterprise/api/throttling.py); an empty rate switches a scope off.
