@@ -8,19 +8,24 @@ from typing import Any, ClassVar, Self
 from django.db import models
 from django.db.models.query import ValuesIterable
 
+from enterprise.db.filters import RememberingQuery
 from enterprise.db.plans import PlannedModelIterable, PlannedValuesIterable
 from enterprise.fields import now_ms
 from enterprise.tenancy import Scope
 
 
 class TenantManager(models.Manager):
-    """Hands out querysets whose model reads run from a compiled plan when their shape has one.
+    """Hands out querysets whose model reads run from a compiled plan when their shape has one,
+    and whose filters build repeated clauses from what the first resolved (``RememberingQuery``).
 
-    Set once here; every clone copies it (``values()`` and friends replace it with their own).
+    Set once here; every clone copies them (``values()`` and friends replace the iterable
+    with their own; ``update()`` and friends chain to Django's query classes).
     """
 
     def get_queryset(self) -> models.QuerySet:
-        queryset = super().get_queryset()
+        queryset = self._queryset_class(
+            model=self.model, query=RememberingQuery(self.model), using=self._db, hints=self._hints
+        )
         queryset._iterable_class = PlannedModelIterable
         return queryset
 

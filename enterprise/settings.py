@@ -175,6 +175,9 @@ else:
 
 #: Reuse compiled SQL for repeated read shapes on SQL backends (enterprise.db.plans).
 QUERY_PLANS = env_bool("QUERY_PLANS", True)
+#: Build repeated filter clauses from the column and lookup an identical one resolved
+#: (enterprise.db.filters; every backend).
+FILTER_MEMORY = env_bool("FILTER_MEMORY", True)
 
 RESPONSE_CACHE = {
     "ENABLED": env_bool("RESPONSE_CACHE", True),
