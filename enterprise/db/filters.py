@@ -149,7 +149,7 @@ class RememberingQuery(Query):
                 again, again_used = before._remembered_clause(
                     candidate, filter_expr[1], before_reuse
                 )
-            except Exception:  # noqa: BLE001 - any difference keeps the ORM for this name
+            except Exception:  # any difference keeps the ORM for this name
                 again = again_used = None
             if (
                 again == clause
