@@ -106,10 +106,12 @@ class RememberingQuery(Query):
             return None
         name, value = filter_expr
         kind = type(value)
+        if type(name) is not str:
+            return None
         if kind in _SEQUENCES:  # ``__in``: the ORM builds a new list or tuple of the values
             if not all(type(item) in _PLAIN_VALUES for item in value):
                 return None
-        elif kind not in _PLAIN_VALUES or type(name) is not str:
+        elif kind not in _PLAIN_VALUES:
             return None
         return (self.model, name, kind, tuple(self.alias_map))
 
