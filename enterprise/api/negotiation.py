@@ -18,8 +18,6 @@ only the negotiation DRF would have done anyway. Failures (406, an unknown
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -49,9 +47,5 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
         renderer, media_type = super().select_renderer(request, renderers, format_suffix)
         if len(_answers) >= MAX_ANSWERS:
             _answers.clear()
-        _answers[key] = (_index(renderers, renderer), media_type)
+        _answers[key] = (renderers.index(renderer), media_type)  # renderers compare by identity
         return renderer, media_type
-
-
-def _index(renderers: list[Any], chosen: Any) -> int:
-    return next(index for index, renderer in enumerate(renderers) if renderer is chosen)
