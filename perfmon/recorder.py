@@ -4,7 +4,8 @@
 gunicorn, by ``PerfmonMiddleware`` when Django is called directly) and costs
 a few dictionary increments under a short lock; no I/O happens on the
 request path: a daemon thread per worker publishes the counters every
-``FLUSH_SECONDS`` (and once more when the process exits).
+``FLUSH_SECONDS`` (and once more when the process exits), and writes the
+Prometheus request metrics (``prometheus.RequestBatch``) on the same beat.
 
 Fields kept per (slot, "METHOD route"): ``n`` requests, ``e5`` 5xx, ``e4`` 4xx,
 ``us`` total microseconds, ``dbn`` database round trips, ``dbus`` database
@@ -68,6 +69,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._pending: Counts = {}
         self._samples: list[dict[str, Any]] = []
+        self._metrics = prometheus.RequestBatch()
         self._pid = os.getpid()
         self._flusher_pid: int | None = None
 
@@ -110,12 +112,13 @@ class Recorder:
         with self._lock:
             if os.getpid() != self._pid:  # forked: drop what the parent had not flushed
                 self._pending, self._samples, self._pid = {}, [], os.getpid()
+                self._metrics = prometheus.RequestBatch()
             pending = self._pending
             for target in (pending.setdefault(slot, {}), pending.setdefault("total", {})):
                 get = target.get
                 for key, n in fields:
                     target[key] = get(key, 0) + n
-        prometheus.observe_request(method, route, status, seconds, db_round_trips, cache, resource)
+            self._metrics.add(method, route, status, seconds, db_round_trips, cache, resource)
         if over_budget:
             self.slow_event(
                 "request",
@@ -156,7 +159,14 @@ class Recorder:
         with self._lock:
             self._samples.append(sample)
 
+    def flush_metrics(self) -> None:
+        """Write this worker's request observations to the Prometheus metrics now."""
+        with self._lock:
+            batch, self._metrics = self._metrics, prometheus.RequestBatch()
+        batch.apply()
+
     def flush(self, *, log_summary: bool = True) -> None:
+        self.flush_metrics()
         with self._lock:
             pending, samples = self._pending, self._samples
             self._pending, self._samples = {}, []

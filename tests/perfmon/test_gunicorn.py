@@ -59,21 +59,26 @@ def test_four_workers_add_up_in_metrics_and_in_the_summary(service, tmp_path):
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda _: _get(service.port, HEALTH)[0], range(REQUESTS)))
     assert statuses == [200] * REQUESTS
+
+    # Each worker writes its request metrics on its flush, every second: poll for them.
+    for _ in range(30):
+        status, body = _get(service.port, "/metrics")
+        assert status == 200
+        counted = sum(
+            float(value)
+            for value in re.findall(
+                r'^perfmon_requests_total\{method="GET",route="/api/v1/performance/health",'
+                r'status="200"\} ([0-9.e+]+)$',
+                body.decode(),
+                re.MULTILINE,
+            )
+        )
+        if counted >= REQUESTS:
+            break
+        time.sleep(0.2)
+    assert counted == REQUESTS
     workers_that_answered = len(list((tmp_path / "prometheus").glob("counter_*.db")))
     assert workers_that_answered >= 2
-
-    status, body = _get(service.port, "/metrics")
-    assert status == 200
-    counted = sum(
-        float(value)
-        for value in re.findall(
-            r'^perfmon_requests_total\{method="GET",route="/api/v1/performance/health",'
-            r'status="200"\} ([0-9.e+]+)$',
-            body.decode(),
-            re.MULTILINE,
-        )
-    )
-    assert counted == REQUESTS
 
     token = issue_token(
         subject="ops", role=Role.PLATFORM_ADMIN, organization_id=None, ttl_seconds=60

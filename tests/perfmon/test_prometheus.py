@@ -50,3 +50,37 @@ def test_metrics_token_opens_them_from_anywhere(client):
     assert wrong.status_code == 404
     right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
     assert right.status_code == 200
+
+
+def test_a_request_batch_adds_what_observing_each_request_adds():
+    """``RequestBatch`` writes the latency histogram through its children's internals: the
+    result must be what ``observe()`` of every value gives (a guard for prometheus_client
+    upgrades), and the counters must add up."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from perfmon import prometheus
+
+    route, method = "/test/request-batch", "GET"
+    values = [0.0004, 0.001, 0.0025, 0.003, 0.2, 0.2000001, 0.75, 29.0, 45.0, 0.001]
+    reference = Histogram(
+        "reference_seconds",
+        "observe() of every value",
+        buckets=prometheus._LATENCY_BUCKETS,
+        registry=CollectorRegistry(),
+    )
+    latency = prometheus._child(prometheus.LATENCY, route, method)
+    requests = prometheus._child(prometheus.REQUESTS, route, method, "200")
+    before = ([b.get() for b in latency._buckets], latency._sum.get(), requests._value.get())
+
+    batch = prometheus.RequestBatch()
+    for seconds in values:
+        reference.observe(seconds)
+        batch.add(method, route, 200, seconds, 0, None, None)
+    batch.apply()
+
+    assert len(latency._buckets) == len(reference._buckets) == len(prometheus._LATENCY_BUCKETS) + 1
+    assert [b.get() - was for b, was in zip(latency._buckets, before[0], strict=True)] == [
+        b.get() for b in reference._buckets
+    ]
+    assert latency._sum.get() - before[1] == pytest.approx(reference._sum.get())
+    assert requests._value.get() - before[2] == len(values)
