@@ -35,11 +35,10 @@ def record_from_environ(
     ``Content-Length`` when it is Django's ``HttpResponse``."""
     cache = None
     response_bytes = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "x-cache":
+    for name, value in headers:  # lengths first: most headers are neither, and lower() is not free
+        if len(name) == 7 and name.lower() == "x-cache":
             cache = value
-        elif lowered == "content-length":
+        elif len(name) == 14 and name.lower() == "content-length":
             response_bytes = int(value) if value.isdigit() else 0
     if response_bytes is None:
         content = getattr(result, "content", None)  # Django's HttpResponse
