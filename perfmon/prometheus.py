@@ -66,8 +66,8 @@ class RequestBatch:
 
     In multiprocess mode every ``inc()`` takes a lock, checks the pid and
     writes to a memory-mapped file; a request made four of them (a counter,
-    two for the latency histogram, a cache outcome), about a tenth of what a
-    cache hit costs. ``add()`` is a few dictionary increments under the
+    two for the latency histogram, a cache outcome), a few percent of what a
+    cache hit costs in the worker. ``add()`` is a few dictionary increments under the
     recorder's lock instead, and ``apply()`` runs on the recorder's flush
     (every ``FLUSH_SECONDS``, off the request path, and before ``/metrics``
     exports): one write per series per flush, with the same totals.
