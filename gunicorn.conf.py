@@ -38,6 +38,8 @@ access_log_format = (
     '"bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
 errorlog = "-"
+# gunicorn's logger, building only the atoms the access line names (perfmon/access_log.py).
+logger_class = "perfmon.access_log.AccessLogger"
 
 # --- Metrics shared by every worker ------------------------------------------------
 # prometheus_client's multiprocess mode: each worker writes its samples to files in
