@@ -6,7 +6,7 @@ header, response header and WSGI environ entry; ``SafeAtoms`` then copies the
 lot, escaping each string. ``gunicorn.conf.py``'s line names seven. Under the
 benchmark's mix (py-spy on the workers at 800 requests/s) access logging was
 4.3 % of a worker's CPU, about half of it in those comprehensions; here a line
-costs a third of what it did (``tests/perfmon/test_access_log.py`` checks the
+costs about half of what it did (``tests/perfmon/test_access_log.py`` checks the
 lines are the same).
 
 The lines are gunicorn's own: same atoms, same escaping (``SafeAtoms``), same
