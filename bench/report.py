@@ -113,6 +113,15 @@ def _extra_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _database_placement(machine: dict[str, Any]) -> str:
+    cpus = machine.get("database_and_redis_cpus", "any")
+    if cpus == "any":
+        return "PostgreSQL and Redis on either"
+    if cpus == machine.get("server_cpu"):
+        return "PostgreSQL and Redis on the services' core"
+    return f"PostgreSQL and Redis on CPU {cpus}"
+
+
 def readme_table(r: dict[str, Any]) -> str:
     mx = r["max_rps_p95_under_200ms"]
     pr_b, pr_o = r["per_route"]["baseline"]["_overall"], r["per_route"]["optimised"]["_overall"]
@@ -139,7 +148,7 @@ def readme_table(r: dict[str, Any]) -> str:
         f"Measured {r['generated_at']} with `bench/run{' --quick' if c['quick'] else ''}` on {r['machine']['cpus']} "
         f"cores ({r['machine']['platform']}), PostgreSQL + Redis, {c['organizations']} organizations, "
         f"{c['clinics']} clinics, {c['assignments']} assignments, gunicorn {c['workers']} workers x "
-        f"{c['threads']} threads pinned to one core, load generator on the other (PostgreSQL and Redis on either); {c['rounds']} interleaved rounds "
+        f"{c['threads']} threads pinned to one core, load generator on the other ({_database_placement(r['machine'])}); {c['rounds']} interleaved rounds "
         f"(median, range). Seed {c['seed']}.",
         "",
         "| metric | baseline (tutorial DRF) | optimised | ratio |",

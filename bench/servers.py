@@ -30,6 +30,11 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port} after {timeout}s")
 
 
+def _pinned(cpus: str | None, cmd: list[str]) -> list[str]:
+    """``cmd`` restricted to ``cpus`` (taskset's list syntax; children inherit it), or as is."""
+    return ["taskset", "-c", cpus, *cmd] if cpus is not None else cmd
+
+
 def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -39,8 +44,9 @@ class Postgres:
     ``durable=True`` (the fault runs, which stop it with ``-m immediate``): every commit is in
     the WAL before it is acknowledged, as in production."""
 
-    def __init__(self, work: Path, *, durable: bool = False) -> None:
+    def __init__(self, work: Path, *, durable: bool = False, cpus: str | None = None) -> None:
         self.durable = durable
+        self.cpus = cpus  # taskset's list: the server and every backend it forks run only there
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
         if not bins:
             raise RuntimeError("PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -95,18 +101,21 @@ class Postgres:
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off"
         subprocess.run(
-            _as_postgres(
-                [
-                    str(self.bin / "pg_ctl"),
-                    "-D",
-                    str(self.dir),
-                    "-l",
-                    str(self.dir / "log"),
-                    "-w",
-                    "start",
-                    "-o",
-                    options,
-                ]
+            _pinned(
+                self.cpus,
+                _as_postgres(
+                    [
+                        str(self.bin / "pg_ctl"),
+                        "-D",
+                        str(self.dir),
+                        "-l",
+                        str(self.dir / "log"),
+                        "-w",
+                        "start",
+                        "-o",
+                        options,
+                    ]
+                ),
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -124,26 +133,30 @@ class Postgres:
 
 
 class Redis:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, cpus: str | None = None) -> None:
         self.port = free_port()
         self.work = work
+        self.cpus = cpus
         self.process: subprocess.Popen | None = None
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.work),
-            ],
+            _pinned(
+                self.cpus,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.work),
+                ],
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
