@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import Request, RunResult, percentile, run_constant_rate  # noqa: E402
-from bench.servers import Postgres, Redis, Service  # noqa: E402
+from bench.servers import Postgres, Redis, Service, pinned  # noqa: E402
 
 SECRET = "bench-jwt-secret-not-for-production-0123456789abcdef"
 RESULTS = ROOT / "bench" / "results"
@@ -232,9 +232,6 @@ def sweep(
 
 def wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int = 16) -> float:
     args = [
-        "taskset",
-        "-c",
-        LOADGEN_CPU,
         "wrk",
         "-t1",
         f"-c{connections}",
@@ -243,7 +240,7 @@ def wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int = 1
     ]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True).stdout
+    out = subprocess.run(pinned(LOADGEN_CPU, [*args, url]), capture_output=True, text=True).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -403,6 +400,11 @@ def cursor_at(database_url: str, depth: int) -> str | None:
 
 
 # --- main -------------------------------------------------------------------------------------------
+def database_cpus_for(args: argparse.Namespace) -> str | None:
+    """The CPUs ``--database-cpus`` puts PostgreSQL and Redis on (``None``: any)."""
+    return SERVER_CPU if args.database_cpus == "server" else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -441,7 +443,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="enterprise-bench-"))
     os.chmod(work, 0o755)
-    database_cpus = SERVER_CPU if args.database_cpus == "server" else None
+    database_cpus = database_cpus_for(args)
     pg, redis = Postgres(work, cpus=database_cpus), Redis(work, cpus=database_cpus)
     services: list[Service] = []
     started_at = time.time()
@@ -768,7 +770,7 @@ def assemble(
             "django": django.get_version(),
             "server_cpu": SERVER_CPU,
             "loadgen_cpu": LOADGEN_CPU,
-            "database_and_redis_cpus": SERVER_CPU if args.database_cpus == "server" else "any",
+            "database_and_redis_cpus": database_cpus_for(args) or "any",
         },
         "config": {
             "quick": args.quick,

@@ -30,7 +30,7 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port} after {timeout}s")
 
 
-def _pinned(cpus: str | None, cmd: list[str]) -> list[str]:
+def pinned(cpus: str | None, cmd: list[str]) -> list[str]:
     """``cmd`` restricted to ``cpus`` (taskset's list syntax; children inherit it), or as is."""
     return ["taskset", "-c", cpus, *cmd] if cpus is not None else cmd
 
@@ -101,7 +101,7 @@ class Postgres:
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off"
         subprocess.run(
-            _pinned(
+            pinned(
                 self.cpus,
                 _as_postgres(
                     [
@@ -141,7 +141,7 @@ class Redis:
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            _pinned(
+            pinned(
                 self.cpus,
                 [
                     "redis-server",
@@ -190,9 +190,6 @@ class Service:
 
     def start(self) -> None:
         cmd = [
-            "taskset",
-            "-c",
-            self.cpu,
             str(ROOT / ".venv/bin/gunicorn"),
             self.app,
             "-w",
@@ -216,7 +213,7 @@ class Service:
         ]
         self.log = open(self.env.get("BENCH_LOG_DIR", "/tmp") + f"/{self.name}.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            cmd,
+            pinned(self.cpu, cmd),
             cwd=self.cwd,
             env=self.env,
             stdout=self.log,
