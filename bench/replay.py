@@ -7,6 +7,17 @@ thread, without gunicorn, the network or the load generator, and each one's
 thread CPU time is charged to its route and cache outcome (hit or miss). A
 first phase warms the caches and is not counted.
 
+The servers' side of each request is charged too, when they run on this
+machine: the CPU time of the PostgreSQL backend serving this process's
+connection and of the Redis server, read from ``/proc/<pid>/schedstat``
+before and after each request. That is the work ``bench/run`` puts on the
+services' core besides the workers' (``--database-cpus server``); a change
+that moves work between the app and the database (server-side binding, a
+Lua script instead of round trips) needs both sides to be judged. Only the
+backend serving the request is counted (not PostgreSQL's background
+writers); Redis counts whatever it did meanwhile, which in one process is
+this request's work plus perfmon's once-a-second flush.
+
 Run it against a database seeded the way ``bench/run`` seeds one, and the Redis
 the service would use (the workload renames clinics: use a throw-away
 database)::
@@ -40,11 +51,84 @@ from typing import Any
 
 @dataclass
 class RouteCost:
-    """Requests and thread CPU seconds of one route, by cache outcome."""
+    """Requests and thread CPU seconds of one route, by cache outcome; servers' CPU seconds
+    (``ServerClocks.SERVERS``) over all its requests."""
 
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
     seconds: collections.Counter[str] = field(default_factory=collections.Counter)
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    server_seconds: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+_LOOPBACK = frozenset({"", "localhost", "127.0.0.1", "::1"})
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has run, from ``/proc/<pid>/schedstat`` (nanoseconds); None if gone."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as stat:
+            return int(stat.read().split(maxsplit=1)[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def local_process(pid: int | None, host: str, command: str) -> int | None:
+    """``pid`` when the server at ``host`` is this machine's process of that command, else None.
+
+    A server reports its pid in its own pid namespace: on another host, or in
+    a container, the same number is some other local process or none. So it
+    counts only when the server is reached through loopback or a Unix socket
+    and the local process of that pid is the expected program.
+    """
+    if pid is None or not (host in _LOOPBACK or host.startswith("/")):
+        return None
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            name = comm.read().strip()
+    except OSError:
+        return None
+    return pid if name.startswith(command) else None
+
+
+class ServerClocks:
+    """CPU seconds so far of the local PostgreSQL backend serving this thread and of Redis."""
+
+    SERVERS = ("database", "redis")
+
+    def __init__(self) -> None:
+        self.redis_pid = self._redis_pid()
+
+    @staticmethod
+    def _redis_pid() -> int | None:
+        from enterprise.cache.stores import RedisStore, get_store
+
+        store = get_store()
+        if not isinstance(store, RedisStore):
+            return None
+        kwargs = store.client.connection_pool.connection_kwargs
+        try:
+            pid = int(store.client.info("server")["process_id"])
+        except Exception:  # no Redis to ask: nothing to charge
+            return None
+        return local_process(pid, kwargs.get("path") or kwargs.get("host", ""), "redis-server")
+
+    @staticmethod
+    def database_pid() -> int | None:
+        """The backend of this thread's open connection (it may reconnect between requests)."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql" or connection.connection is None:
+            return None
+        pid = connection.connection.info.backend_pid
+        return local_process(pid, connection.settings_dict.get("HOST") or "", "postgres")
+
+    def read(self) -> dict[str, tuple[int, float] | None]:
+        """Per server, (pid, CPU seconds), or None when it is not a local process."""
+        readings: dict[str, tuple[int, float] | None] = {}
+        for server, pid in (("database", self.database_pid()), ("redis", self.redis_pid)):
+            seconds = cpu_seconds(pid) if pid else None
+            readings[server] = (pid, seconds) if pid and seconds is not None else None
+        return readings
 
 
 @dataclass
@@ -188,10 +272,12 @@ def replay(
     for _ in range(warm):
         call(application, workload.pick(rng))
     costs: dict[str, RouteCost] = collections.defaultdict(RouteCost)
+    clocks = ServerClocks()
     if collections_timer is not None:
         gc.callbacks.append(collections_timer.observe)
     for request in [workload.pick(rng) for _ in range(requests)]:
         profiled = profile is not None and route in (None, request.route)
+        servers_before = clocks.read()
         started = time.thread_time()
         if profiled:
             profile.enable()
@@ -203,17 +289,55 @@ def replay(
         cost.requests[outcome] += 1
         cost.seconds[outcome] += time.thread_time() - started
         cost.statuses[status] += 1
+        for server, after in clocks.read().items():
+            before = servers_before[server]
+            if before and after and before[0] == after[0]:  # not across a reconnection
+                cost.server_seconds[server] += after[1] - before[1]
     if collections_timer is not None:
         gc.callbacks.remove(collections_timer.observe)
     return dict(costs)
 
 
+def _not_counted(servers: dict[str, float]) -> list[str]:
+    """Why a server's CPU is missing from the report."""
+    from django.db import connection
+
+    notes = []
+    if "database" not in servers:
+        notes.append(
+            "SQLite runs in this process: its CPU is the app's"
+            if connection.vendor == "sqlite"
+            else f"{connection.display_name} is not a local process: not counted"
+        )
+    if "redis" not in servers:
+        notes.append("Redis not counted: not used, or not a local process")
+    return notes
+
+
 def report(costs: dict[str, RouteCost]) -> str:
     total = sum(sum(c.seconds.values()) for c in costs.values())
     count = sum(sum(c.requests.values()) for c in costs.values())
+    servers = {
+        server: sum(c.server_seconds[server] for c in costs.values())
+        for server in ServerClocks.SERVERS
+        if any(server in c.server_seconds for c in costs.values())
+    }
+    names = {"database": "PostgreSQL backend", "redis": "Redis"}
+    headline = f"{count} requests, {total * 1000 / max(count, 1):.3f} ms of CPU per request"
+    if servers:
+        headline += ", servers: " + ", ".join(
+            f"{names[server]} {seconds * 1000 / max(count, 1):.3f} ms"
+            for server, seconds in servers.items()
+        )
+    notes = _not_counted(servers)
+    if notes:
+        headline += f" ({'; '.join(notes)})"
+    labels = {"database": "db ms/req", "redis": "redis ms/req"}
+    columns = "".join(f" {labels[server]:>12}" for server in servers)
     lines = [
-        f"{count} requests, {total * 1000 / max(count, 1):.3f} ms of CPU per request",
-        f"{'share':>6}  {'route':42} {'hits':>5} {'ms/hit':>7} {'misses':>6} {'ms/miss':>7}  statuses",
+        headline,
+        f"{'share':>6}  {'route':42} {'hits':>5} {'ms/hit':>7} {'misses':>6} {'ms/miss':>7}"
+        f"{columns}  statuses",
     ]
     ranked = sorted(costs.items(), key=lambda item: -sum(item[1].seconds.values()))
     for name, cost in ranked:
@@ -222,10 +346,14 @@ def report(costs: dict[str, RouteCost]) -> str:
             o: cost.seconds[o] * 1000 / cost.requests[o] if cost.requests[o] else 0.0
             for o in ("hit", "miss")
         }
+        requests = max(sum(cost.requests.values()), 1)
+        server_columns = "".join(
+            f" {cost.server_seconds[server] * 1000 / requests:12.3f}" for server in servers
+        )
         statuses = " ".join(f"{s}:{n}" for s, n in sorted(cost.statuses.items()))
         lines.append(
             f"{share:6.1%}  {name:42} {cost.requests['hit']:5} {per['hit']:7.2f} "
-            f"{cost.requests['miss']:6} {per['miss']:7.2f}  {statuses}"
+            f"{cost.requests['miss']:6} {per['miss']:7.2f}{server_columns}  {statuses}"
         )
     return "\n".join(lines)
 
