@@ -64,10 +64,26 @@ def test_each_instance_has_its_own_bound_fields(serializer_class):
         other = second.fields[name]
         assert field is not other
         assert field.parent is first and other.parent is second
+        # Containers a caller may change in place are the instance's own too.
+        assert field.validators is not other.validators
+        assert field.error_messages is not other.error_messages
         if isinstance(field, serializers.Serializer):
             for child, nested in field.fields.items():
                 assert nested is not other.fields[child]
                 assert nested.root is first and other.fields[child].root is second
+
+
+def test_changing_one_instances_field_leaves_the_next_instances_alone():
+    first = ClinicSerializer()
+    name = first.fields["name"]
+    name.error_messages["blank"] = "changed"
+    name.validators.append(lambda value: None)
+    required = name.required
+    name.required = not required
+    again = ClinicSerializer().fields["name"]
+    assert again.error_messages["blank"] != "changed"
+    assert len(again.validators) == len(name.validators) - 1
+    assert again.required is required
 
 
 def test_validation_uses_the_instance_it_was_given(db):
