@@ -5,7 +5,10 @@ like everything else. Inner layers leave what they know in the environ:
 ``perfmon.route`` (the route template: from the cache's route table on a hit,
 from Django's resolver otherwise), ``perfmon.resource`` (the cached
 resource) and ``perfmon.db`` (round trips and seconds, from
-``PerfmonMiddleware``). The cache outcome is read from ``X-Cache``.
+``PerfmonMiddleware``). The cache outcome is read from ``X-Cache``, and the
+size from ``Content-Length``, unless the layer that answered left them in the
+environ (``perfmon.cache``, ``perfmon.bytes``: the cache's hit path, which
+wrote those headers itself).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ RECORDING = "perfmon.recording"
 ROUTE = "perfmon.route"
 RESOURCE = "perfmon.resource"
 DB = "perfmon.db"
+CACHE = "perfmon.cache"
+BYTES = "perfmon.bytes"
 
 
 def record_from_environ(
@@ -33,13 +38,14 @@ def record_from_environ(
 ) -> None:
     """Record one request; ``result`` (the WSGI iterable) sizes a body sent without
     ``Content-Length`` when it is Django's ``HttpResponse``."""
-    cache = None
-    response_bytes = None
-    for name, value in headers:  # lengths first: most headers are neither, and lower() is not free
-        if len(name) == 7 and name.lower() == "x-cache":
-            cache = value
-        elif len(name) == 14 and name.lower() == "content-length":
-            response_bytes = int(value) if value.isdigit() else 0
+    cache = environ.get(CACHE)
+    response_bytes = environ.get(BYTES)
+    if cache is None:
+        for name, value in headers:  # lengths first: most headers are neither; lower() is not free
+            if len(name) == 7 and name.lower() == "x-cache":
+                cache = value
+            elif len(name) == 14 and name.lower() == "content-length":
+                response_bytes = int(value) if value.isdigit() else 0
     if response_bytes is None:
         content = getattr(result, "content", None)  # Django's HttpResponse
         response_bytes = len(content) if isinstance(content, bytes) else 0

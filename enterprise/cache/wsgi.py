@@ -28,6 +28,8 @@ from enterprise.http import (
     is_not_modified,
     request_id,
 )
+from perfmon.wsgi import BYTES as PERFMON_BYTES
+from perfmon.wsgi import CACHE as PERFMON_CACHE
 from perfmon.wsgi import RESOURCE as PERFMON_RESOURCE
 from perfmon.wsgi import ROUTE as PERFMON_ROUTE
 
@@ -37,6 +39,11 @@ ENVIRON_KEY = "enterprise.cache"
 #: this request, not found stored.
 _X_CACHE = {HIT: "HIT", STALE: "STALE"}
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
+
+
+def x_cache(state: str) -> str:
+    """The ``X-Cache`` of an entry served in lookup state ``state``."""
+    return _X_CACHE.get(state, "MISS")
 
 
 def render_entry(
@@ -53,7 +60,7 @@ def render_entry(
     headers += [
         ("Cache-Control", TENANT_CACHE_CONTROL),
         ("Vary", "Accept-Encoding, Authorization"),
-        ("X-Cache", _X_CACHE.get(state, "MISS")),
+        ("X-Cache", x_cache(state)),
         ("X-Request-ID", request_id_value),
     ]
     if state == STALE:
@@ -129,6 +136,8 @@ class CachedResponseWSGI:
                     accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),
                     request_id_value=request_id(environ.get("HTTP_X_REQUEST_ID", "")),
                 )
+                # perfmon (the layer outside) records these without scanning the headers.
+                environ[PERFMON_CACHE], environ[PERFMON_BYTES] = x_cache(state), len(body)
                 start_response(STATUS_LINES.get(status) or f"{status} Cached", headers)
                 return [body]
         environ[ENVIRON_KEY] = (prepared, lookup)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from perfmon.recorder import SEPARATOR, series_key
-from perfmon.wsgi import ROUTE, record_from_environ
+from perfmon.wsgi import BYTES, CACHE, DB, ROUTE, record_from_environ
+from tests.conftest import token_for, wsgi_get
 
 
 @pytest.mark.parametrize(
@@ -24,9 +25,61 @@ def test_cache_outcome_and_size_come_from_the_headers_in_any_case(recorder, head
     environ = {"REQUEST_METHOD": "GET", ROUTE: "/test/recording"}
     record_from_environ(environ, status=200, seconds=0.001, headers=headers, result=Body())
 
-    total = recorder._pending["total"]
+    total = recorder.pending_totals()
     prefix = series_key("GET", "/test/recording") + SEPARATOR
     assert total[prefix + "n"] == 1
     assert total[prefix + "bytes"] == size
     outcomes = {name: total.get(prefix + name) for name in ("hit", "miss", "stale")}
     assert outcomes == {name: (1 if name == cache else None) for name in outcomes}
+
+
+def test_an_outcome_and_size_left_in_the_environ_are_recorded_without_the_headers(recorder):
+    """The cache's hit path leaves what it wrote in the environ; the headers are not read."""
+    environ = {"REQUEST_METHOD": "GET", ROUTE: "/test/recording", CACHE: "STALE", BYTES: 321}
+    record_from_environ(environ, status=200, seconds=0.001, headers=[("X-Cache", "HIT")])
+
+    total = recorder.pending_totals()
+    prefix = series_key("GET", "/test/recording") + SEPARATOR
+    assert total[prefix + "stale"] == 1 and prefix + "hit" not in total
+    assert total[prefix + "bytes"] == 321
+
+
+def test_every_field_of_a_request_is_counted_once_per_slot_and_in_the_total(recorder):
+    environ = {"REQUEST_METHOD": "POST", ROUTE: "/test/recording"}
+    for status in (201, 404, 503):
+        record_from_environ(
+            environ, status=status, seconds=0.002, headers=[("Content-Length", "10")]
+        )
+    environ[DB] = (3, 0.0005)
+    record_from_environ(environ, status=200, seconds=10.0, headers=[("X-Cache", "MISS")])
+
+    prefix = series_key("POST", "/test/recording") + SEPARATOR
+    total = recorder.pending_totals()
+    slots = dict(recorder._pending)
+    assert "total" not in slots  # added up when published
+    assert sum(fields.get(prefix + "n", 0) for fields in slots.values()) == 4
+    assert total[prefix + "n"] == 4
+    assert total[prefix + "e4"] == 1 and total[prefix + "e5"] == 1
+    assert total[prefix + "bytes"] == 30
+    assert total[prefix + "dbn"] == 3 and total[prefix + "dbus"] == 500
+    assert total[prefix + "miss"] == 1
+    assert total[prefix + "slow"] == 1  # 10 s is over any budget
+    assert total[prefix + "us"] == 3 * 2000 + 10_000_000
+    assert sum(v for k, v in total.items() if k.startswith(prefix + "b:")) == 4
+
+
+@pytest.mark.django_db
+def test_a_hit_answered_before_django_is_recorded_as_the_client_saw_it(recorder, tenant_a):
+    """The outcome and size the hit path leaves in the environ are those of its headers."""
+    token = token_for("member", tenant_a.id)
+    path = f"/api/v1/clinics/{tenant_a.clinics[0].pk}"
+    assert wsgi_get(path, token)[1]["X-Cache"] == "MISS"
+    before = recorder.pending_totals()
+    _, headers, body = wsgi_get(path, token)
+    assert headers["X-Cache"] == "HIT"
+
+    after = recorder.pending_totals()
+    added = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    (series,) = {k.rsplit(SEPARATOR, 1)[0] for k in added}
+    assert added[series + SEPARATOR + "hit"] == 1
+    assert added[series + SEPARATOR + "bytes"] == int(headers["Content-Length"]) == len(body)
