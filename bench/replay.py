@@ -97,6 +97,8 @@ class ServerClocks:
 
     def __init__(self) -> None:
         self.redis_pid = self._redis_pid()
+        #: (backend pid, that pid if it is a local PostgreSQL process): checked once per backend.
+        self._backend: tuple[int, int | None] | None = None
 
     @staticmethod
     def _redis_pid() -> int | None:
@@ -112,15 +114,17 @@ class ServerClocks:
             return None
         return local_process(pid, kwargs.get("path") or kwargs.get("host", ""), "redis-server")
 
-    @staticmethod
-    def database_pid() -> int | None:
+    def database_pid(self) -> int | None:
         """The backend of this thread's open connection (it may reconnect between requests)."""
         from django.db import connection
 
         if connection.vendor != "postgresql" or connection.connection is None:
             return None
         pid = connection.connection.info.backend_pid
-        return local_process(pid, connection.settings_dict.get("HOST") or "", "postgres")
+        if self._backend is None or self._backend[0] != pid:
+            host = connection.settings_dict.get("HOST") or ""
+            self._backend = (pid, local_process(pid, host, "postgres"))
+        return self._backend[1]
 
     def read(self) -> dict[str, tuple[int, float] | None]:
         """Per server, (pid, CPU seconds), or None when it is not a local process."""

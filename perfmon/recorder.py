@@ -26,7 +26,7 @@ from typing import Any
 
 from perfmon import prometheus
 from perfmon.conf import budget_ms, perfmon_settings
-from perfmon.histogram import MAX_BUCKET, bucket_of
+from perfmon.histogram import bucket_of
 from perfmon.sinks import Counts, FileSink, RedisSink, Sink
 
 logger = logging.getLogger("perfmon")
@@ -50,10 +50,10 @@ class SeriesFields:
     field name there was most of its cost.
     """
 
-    __slots__ = ("n", "us", "e5", "e4", "dbn", "dbus", "bytes", "slow", "_buckets", "_outcomes")
+    __slots__ = ("prefix", "n", "us", "e5", "e4", "dbn", "dbus", "bytes", "slow", "_named")
 
     def __init__(self, method: str, route: str) -> None:
-        prefix = series_key(method, route) + SEPARATOR
+        self.prefix = prefix = series_key(method, route) + SEPARATOR
         self.n, self.us, self.e5, self.e4 = (
             prefix + "n",
             prefix + "us",
@@ -62,17 +62,19 @@ class SeriesFields:
         )
         self.dbn, self.dbus = prefix + "dbn", prefix + "dbus"
         self.bytes, self.slow = prefix + "bytes", prefix + "slow"
-        self._buckets = [f"{prefix}b:{index}" for index in range(MAX_BUCKET + 1)]
-        self._outcomes: dict[str, str] = {}
+        #: Latency buckets and cache outcomes, named the first time the series sees them.
+        self._named: dict[object, str] = {}
 
     def bucket(self, index: int) -> str:
-        return self._buckets[index]
+        name = self._named.get(index)
+        if name is None:
+            name = self._named.setdefault(index, f"{self.prefix}b:{index}")
+        return name
 
     def outcome(self, cache: str) -> str:
-        name = self._outcomes.get(cache)
+        name = self._named.get(cache)
         if name is None:
-            prefix = self.n[:-1]
-            name = self._outcomes.setdefault(cache, prefix + cache.lower())
+            name = self._named.setdefault(cache, self.prefix + cache.lower())
         return name
 
 
