@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import os
 import re
+import zlib
 from email.utils import parsedate_to_datetime
 
 GZIP_MIN_BYTES = 1024
@@ -45,7 +46,8 @@ def gzip_for_storage(body: bytes) -> bytes | None:
 
 
 def gunzip_bytes(body: bytes) -> bytes:
-    return gzip.decompress(body)
+    """The body of one gzip member (what ``gzip_bytes`` writes), its CRC and length checked."""
+    return zlib.decompress(body, wbits=31)
 
 
 def strong_etag(body: bytes) -> str:

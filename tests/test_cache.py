@@ -663,3 +663,35 @@ def test_decoded_entries_are_shared_only_between_identical_stored_bytes():
     assert len(entries._shared) <= entries._SHARED_MAX
     big = stored(b"x" * (entries._SHARED_MAX_BYTES + 1))
     assert CachedResponse.decode_shared(big) is not CachedResponse.decode_shared(big)
+
+
+def test_an_entry_inflates_its_gzipped_body_once_for_identity_clients(monkeypatch):
+    """``identity_body`` inflates on first use and keeps the result (bounded), which is no part
+    of the entry's value: equality and the stored encoding ignore it."""
+    import gzip
+
+    from enterprise.cache import entries
+    from enterprise.cache.entries import CachedResponse
+
+    inflations = []
+    real = entries.gunzip_bytes
+    monkeypatch.setattr(entries, "gunzip_bytes", lambda body: inflations.append(1) or real(body))
+
+    def entry(body: bytes) -> CachedResponse:
+        return CachedResponse(200, "application/json", gzip.compress(body), 1, 1, gzipped=True)
+
+    body = b'{"results": [%s]}' % b",".join(b'{"n": %d}' % n for n in range(500))
+    cached = entry(body)
+    encoded = cached.encode()
+    assert cached.identity_body() == body
+    assert cached.identity_body() is cached.identity_body()
+    assert len(inflations) == 1
+    assert cached == entry(body) and cached.encode() == encoded
+    assert CachedResponse.decode(encoded).identity_body() == body
+
+    large = b"x" * (entries._IDENTITY_MAX_BYTES + 1)
+    big = entry(large)
+    assert big.identity_body() == large and big.identity_body() == large
+    assert len(inflations) == 4  # over the bound: inflated every time, nothing kept
+    plain = CachedResponse(200, "application/json", b'{"a": 1}', 1, 1)
+    assert plain.identity_body() is plain.body

@@ -198,6 +198,23 @@ def test_clients_without_gzip_get_identity_bodies_from_a_gzipped_entry(api, big_
     assert json.loads(hit.content) == json.loads(gzip.decompress(first.content))
 
 
+def test_identity_hits_follow_a_rebuilt_entry(api, big_org):
+    """The inflated body a hit keeps for clients without gzip belongs to that stored entry:
+    after a write, the rebuilt entry's hits carry the new representation."""
+    client, admin = api("member", big_org.pk), api("org_admin", big_org.pk)
+    client.get("/api/v1/clinics?limit=40")
+    assert client.get("/api/v1/clinics?limit=40")["X-Cache"] == "HIT"
+    clinic = Clinic.objects.filter(organization=big_org).order_by("-created_at", "-id").first()
+    assert admin.patch(
+        f"/api/v1/clinics/{clinic.pk}", {"name": "Renamed Dental"}, format="json"
+    ).status_code == 200
+    client.get("/api/v1/clinics?limit=40", HTTP_ACCEPT_ENCODING="gzip")
+    hit = client.get("/api/v1/clinics?limit=40")
+    assert hit["X-Cache"] == "HIT" and "Content-Encoding" not in hit
+    names = {row["id"]: row["name"] for row in json.loads(hit.content)["results"]}
+    assert names[clinic.pk] == "Renamed Dental"
+
+
 def test_small_bodies_are_not_compressed(api, tenant_a):
     response = api("member", tenant_a.id).get(
         f"/api/v1/clinics/{tenant_a.clinics[0].pk}", HTTP_ACCEPT_ENCODING="gzip"

@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from enterprise.http import gunzip_bytes
+
 _SHARED_MAX = 256
 _SHARED_MAX_BYTES = 16 * 1024
+#: Largest inflated body an entry keeps for clients that do not accept gzip (so the
+#: per-process memo of shared entries holds at most _SHARED_MAX times this, 16 MiB).
+_IDENTITY_MAX_BYTES = 64 * 1024
 _shared: dict[bytes, CachedResponse] = {}
 
 
@@ -38,6 +43,24 @@ class CachedResponse:
     #: Generations of embedded objects as read before loading them: the entry is only
     #: served while every one of them is unchanged.
     deps: dict[str, str] = field(default_factory=dict)
+    #: The inflated body, once a client that does not accept gzip has asked for it
+    #: (``identity_body``); not part of the entry's value.
+    _identity: bytes | None = field(default=None, repr=False, compare=False)
+
+    def identity_body(self) -> bytes:
+        """The body without content coding: inflated once per entry, not per request.
+
+        A shared entry (``decode_shared``) serves every hit on its key until the
+        key is rewritten; only bodies up to ``_IDENTITY_MAX_BYTES`` are kept.
+        """
+        if not self.gzipped:
+            return self.body
+        identity = self._identity
+        if identity is None:
+            identity = gunzip_bytes(self.body)
+            if len(identity) <= _IDENTITY_MAX_BYTES:
+                self._identity = identity
+        return identity
 
     def encode(self) -> bytes:
         header = orjson.dumps(

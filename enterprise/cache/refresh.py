@@ -36,7 +36,7 @@ from enterprise.api.renderers import FastJSONRenderer
 from enterprise.cache.entries import CachedResponse, now_ms
 from enterprise.cache.gate import Prepared
 from enterprise.cache.stores import Lookup
-from enterprise.http import gunzip_bytes, gzip_for_storage, weak_etag_for_key
+from enterprise.http import gzip_for_storage, weak_etag_for_key
 
 _RENDERER = FastJSONRenderer()
 
@@ -68,8 +68,7 @@ def refreshed_entry(prepared: Prepared, lookup: Lookup) -> CachedResponse | None
         return None
     if outdated.fresh_until_ms < now_ms():
         return None  # past its TTL: its rows are re-read, as for any expired entry
-    body = gunzip_bytes(outdated.body) if outdated.gzipped else outdated.body
-    page = orjson.loads(body)
+    page = orjson.loads(outdated.identity_body())
     rows = page.get("results") if isinstance(page, dict) else None
     if not isinstance(rows, list) or not all(
         isinstance(row, dict) and isinstance(row.get(field) if field else row, dict) for row in rows

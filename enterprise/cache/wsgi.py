@@ -24,7 +24,6 @@ from enterprise.cache.stores import HIT, STALE, WAIT, Lookup, Store, get_store
 from enterprise.http import (
     TENANT_CACHE_CONTROL,
     accepts_gzip,
-    gunzip_bytes,
     is_not_modified,
     request_id,
 )
@@ -77,7 +76,7 @@ def render_entry(
         if accepts_gzip(accept_encoding):
             headers.append(("Content-Encoding", "gzip"))
         else:
-            body = gunzip_bytes(body)
+            body = entry.identity_body()
     headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
     return entry.status, headers, body
 
