@@ -205,9 +205,12 @@ def test_identity_hits_follow_a_rebuilt_entry(api, big_org):
     client.get("/api/v1/clinics?limit=40")
     assert client.get("/api/v1/clinics?limit=40")["X-Cache"] == "HIT"
     clinic = Clinic.objects.filter(organization=big_org).order_by("-created_at", "-id").first()
-    assert admin.patch(
-        f"/api/v1/clinics/{clinic.pk}", {"name": "Renamed Dental"}, format="json"
-    ).status_code == 200
+    assert (
+        admin.patch(
+            f"/api/v1/clinics/{clinic.pk}", {"name": "Renamed Dental"}, format="json"
+        ).status_code
+        == 200
+    )
     client.get("/api/v1/clinics?limit=40", HTTP_ACCEPT_ENCODING="gzip")
     hit = client.get("/api/v1/clinics?limit=40")
     assert hit["X-Cache"] == "HIT" and "Content-Encoding" not in hit
