@@ -147,7 +147,7 @@ def readme_table(r: dict[str, Any]) -> str:
     lines = [
         f"Measured {r['generated_at']} with `bench/run{' --quick' if c['quick'] else ''}` on {r['machine']['cpus']} "
         f"cores ({r['machine']['platform']}), PostgreSQL + Redis, {c['organizations']} organizations, "
-        f"{c['clinics']} clinics, {c['assignments']} assignments, gunicorn {c['workers']} workers x "
+        f"{c['clinics']} clinics, {c['assignments']} assignments, gunicorn {c['workers']} worker{'s' if c['workers'] != 1 else ''} x "
         f"{c['threads']} threads pinned to one core, load generator on the other ({_database_placement(r['machine'])}); {c['rounds']} interleaved rounds "
         f"(median, range). Seed {c['seed']}.",
         "",
