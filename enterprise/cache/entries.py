@@ -45,7 +45,7 @@ class CachedResponse:
     deps: dict[str, str] = field(default_factory=dict)
     #: The inflated body, once a client that does not accept gzip has asked for it
     #: (``identity_body``); not part of the entry's value.
-    _identity: bytes | None = field(default=None, repr=False, compare=False)
+    _identity: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def identity_body(self) -> bytes:
         """The body without content coding: inflated once per entry, not per request.
