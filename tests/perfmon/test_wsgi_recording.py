@@ -83,3 +83,80 @@ def test_a_hit_answered_before_django_is_recorded_as_the_client_saw_it(recorder,
     (series,) = {k.rsplit(SEPARATOR, 1)[0] for k in added}
     assert added[series + SEPARATOR + "hit"] == 1
     assert added[series + SEPARATOR + "bytes"] == int(headers["Content-Length"]) == len(body)
+
+
+class CapturingSink:
+    """Keeps what each flush publishes (the recorder's own sink is not under test here)."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, dict[str, int]]] = []
+
+    def publish(self, deltas, samples) -> None:
+        self.published.append(deltas)
+
+    def claim(self, name, seconds) -> bool:
+        return False
+
+
+def test_requests_recorded_while_flushes_run_are_each_published_once():
+    """``record()`` queues; flushes on another thread add the queue up and publish it. Every
+    request ends up in exactly one publication (none lost between a swap and an append,
+    none published twice)."""
+    import threading
+
+    from perfmon.recorder import Recorder
+
+    sink = CapturingSink()
+    recorder = Recorder(sink)
+    recorder._flusher_pid = recorder._pid  # no background flusher: this test flushes
+    threads, per_thread = 4, 3000
+    done = threading.Event()
+
+    def requests() -> None:
+        for i in range(per_thread):
+            recorder.record(
+                method="GET",
+                route="/test/concurrent",
+                status=200,
+                seconds=0.001,
+                cache="HIT" if i % 2 else None,
+                response_bytes=10,
+            )
+
+    def flushes() -> None:
+        while not done.is_set():
+            recorder.flush(log_summary=False)
+
+    flusher = threading.Thread(target=flushes)
+    flusher.start()
+    workers = [threading.Thread(target=requests) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    done.set()
+    flusher.join()
+    recorder.flush(log_summary=False)
+
+    prefix = series_key("GET", "/test/concurrent") + SEPARATOR
+    totals = [deltas["total"] for deltas in sink.published]
+    assert sum(t.get(prefix + "n", 0) for t in totals) == threads * per_thread
+    assert sum(t.get(prefix + "hit", 0) for t in totals) == threads * per_thread // 2
+    assert sum(t.get(prefix + "bytes", 0) for t in totals) == threads * per_thread * 10
+    assert len(sink.published) > 1  # flushes did run while requests were recorded
+
+
+def test_the_queue_is_added_up_by_record_itself_when_no_flush_comes(monkeypatch):
+    """A worker whose flushes stall (a hung sink) keeps a bounded queue: past the bound,
+    ``record()`` adds the queue up itself, and nothing is lost."""
+    from perfmon import recorder as module
+    from perfmon.recorder import Recorder
+
+    monkeypatch.setattr(module, "_MAX_QUEUED", 50)
+    recorder = Recorder(CapturingSink())
+    recorder._flusher_pid = recorder._pid
+    for _ in range(175):
+        recorder.record(method="GET", route="/test/bounded", status=200, seconds=0.001)
+        assert len(recorder._queue) < 50
+    prefix = series_key("GET", "/test/bounded") + SEPARATOR
+    assert recorder.pending_totals()[prefix + "n"] == 175
