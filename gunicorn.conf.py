@@ -1,20 +1,55 @@
 """gunicorn settings for `scripts/serve` and production (every value overridable from the environment).
 
-Sizing: ``WEB_CONCURRENCY`` workers (default 2 x cores + 1, capped at 8) with
-``GUNICORN_THREADS`` threads each (default 2). Each thread holds at most one
-database connection, so PostgreSQL needs workers x threads connections per
-host (plus headroom for management commands).
+Sizing: ``WEB_CONCURRENCY`` workers (default 2 x usable CPUs + 1, capped at 8)
+with ``GUNICORN_THREADS`` threads each (default 2). Usable CPUs are those the
+process may run on (its affinity: taskset, cpusets), lowered to a cgroup CPU
+quota when there is one (``docker --cpus``, a Kubernetes CPU limit): a
+container sees every CPU of its host, and sizing on them started far more
+workers than its quota runs. Each thread holds at most one database
+connection, so PostgreSQL needs workers x threads connections per host (plus
+headroom for management commands).
 """
 
+import math
 import multiprocessing
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-_cores = multiprocessing.cpu_count()
+CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
 
-workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * _cores + 1, 8)))
+
+def _cgroup_quota(v2_cpu_max: Path, v1_cpu: Path) -> float | None:
+    """CPUs' worth of time the cgroup may use per period (None: no quota, or none readable)."""
+    try:
+        quota, period = v2_cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (v1_cpu / "cpu.cfs_quota_us").read_text().strip()
+            period = (v1_cpu / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        return int(quota) / int(period) if quota not in ("max", "-1") and int(period) > 0 else None
+    except ValueError:
+        return None
+
+
+def usable_cpus(v2_cpu_max: Path = CGROUP_V2_CPU_MAX, v1_cpu: Path = CGROUP_V1_CPU) -> int:
+    """The CPUs this process may run on, no more than its cgroup quota (rounded up), at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on this platform
+        cpus = multiprocessing.cpu_count()
+    quota = _cgroup_quota(v2_cpu_max, v1_cpu)
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * usable_cpus() + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 worker_class = "gthread" if threads > 1 else "sync"
 # Above the largest per-request budget, so the application's own deadline answers first.
