@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import runpy
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +190,14 @@ def _fresh_response_cache():
         # of 10 keys per reply made this teardown thousands of round trips, up to 0.7 s per
         # test late in a run (two thirds of the PostgreSQL lane's time).
         cache.delete_pattern("throttle_*", itersize=10_000)
+
+
+def shipped_gunicorn_settings() -> dict[str, Any]:
+    """gunicorn.conf.py's globals, as gunicorn loads them (it sets defaults in os.environ:
+    put them back)."""
+    environ = dict(os.environ)
+    try:
+        return runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import os
-import runpy
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import shipped_gunicorn_settings
 
 
 @pytest.fixture(scope="module")
 def conf() -> dict:
-    """gunicorn.conf.py's globals (it sets defaults in os.environ: put them back)."""
-    environ = dict(os.environ)
-    try:
-        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    return shipped_gunicorn_settings()
 
 
 def affinity() -> int:

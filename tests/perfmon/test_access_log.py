@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import runpy
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,21 +11,9 @@ from gunicorn import glogging
 from gunicorn.config import Config
 
 from perfmon.access_log import AccessLogger
+from tests.conftest import shipped_gunicorn_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _shipped_settings() -> dict:
-    """gunicorn.conf.py's values (it sets defaults in os.environ: put them back)."""
-    environ = dict(os.environ)
-    try:
-        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
-
-
-SHIPPED = _shipped_settings()
+SHIPPED = shipped_gunicorn_settings()
 SHIPPED_FORMAT = SHIPPED["access_log_format"]
 
 FORMATS = [
