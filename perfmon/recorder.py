@@ -47,8 +47,8 @@ def current_slot(now: float | None = None) -> int:
 class SeriesFields:
     """The counter names of one series (``"METHOD route"``), built once per series.
 
-    ``record()`` runs on every request; joining the series name with each
-    field name there was most of its cost.
+    Adding up a second's requests (``Recorder._absorb``) joined the series name
+    with each field name for every request; most of its cost.
     """
 
     __slots__ = ("prefix", "n", "us", "e5", "e4", "dbn", "dbus", "bytes", "slow", "_named")
@@ -79,7 +79,7 @@ class SeriesFields:
         return name
 
 
-#: Series remembered per process; beyond this (clients can send any method) names are built per request.
+#: Series remembered per process; beyond this (clients can send any method) names are built per request added up.
 _MAX_SERIES = 2048
 #: Requests queued before ``record()`` adds them up itself (normally the flush does, every second).
 _MAX_QUEUED = 20_000
@@ -109,7 +109,7 @@ class Recorder:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self._lock = threading.Lock()
-        #: Requests recorded since the last ``_absorb()`` (time, then ``record()``'s arguments).
+        #: Requests recorded since the last ``_absorb()``: time, ``record()``'s arguments, over budget.
         self._queue: list[tuple[Any, ...]] = []
         #: Per-slot counts not yet published; guarded by ``_absorb_lock``.
         self._pending: Counts = {}
@@ -145,6 +145,8 @@ class Recorder:
 
         Only a slow request does more here: its log line is written now.
         """
+        budget = budget_ms(route)
+        over_budget = seconds * 1000 > budget
         item = (
             time.time(),
             method,
@@ -156,6 +158,7 @@ class Recorder:
             cache,
             resource,
             response_bytes,
+            over_budget,
         )
         with self._lock:
             if os.getpid() != self._pid:  # forked: drop what the parent had not flushed
@@ -165,8 +168,7 @@ class Recorder:
             backlog = len(queue) >= _MAX_QUEUED
         if backlog:  # no flush for a while (a hung sink): add up here, keep memory bounded
             self._absorb()
-        budget = budget_ms(route)
-        if seconds * 1000 > budget:
+        if over_budget:
             self.slow_event(
                 "request",
                 route=route,
@@ -201,10 +203,9 @@ class Recorder:
             items, self._queue = self._queue, []
         if items:
             pending, metrics, fields_of = self._pending, self._metrics, self._fields
-            slot_seconds = perfmon_settings()["SLOT_SECONDS"]
-            for at, method, route, status, seconds, dbn, dbs, cache, resource, size in items:
+            for at, method, route, status, seconds, dbn, dbs, cache, resource, size, slow in items:
                 names = fields_of(method, route)
-                slot = str(int(at // slot_seconds))
+                slot = str(current_slot(at))
                 target = pending.get(slot)
                 if target is None:
                     target = pending[slot] = {}
@@ -225,7 +226,7 @@ class Recorder:
                     target[outcome] = get(outcome, 0) + 1
                 if size:
                     target[names.bytes] = get(names.bytes, 0) + size
-                if seconds * 1000 > budget_ms(route):
+                if slow:
                     target[names.slow] = get(names.slow, 0) + 1
                 metrics.add(method, route, status, seconds, dbn, cache, resource)
 
