@@ -167,6 +167,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
 #: baseline 76-85 or 85-94), so the ratio of two maxima could only take a few
 #: coarse values; each further bisection costs one step (about 8 s) per sweep.
 RATE_RESOLUTION = 0.04
+#: ``--quick`` keeps about the old two bisections' resolution: its budget is 5 minutes.
+QUICK_RATE_RESOLUTION = 0.1
 MAX_REFINEMENTS = 6
 
 
@@ -609,6 +611,7 @@ def main() -> int:
                         factor=1.5,
                         seed=args.seed + r,
                         max_rate=6000,
+                        resolution=QUICK_RATE_RESOLUTION if quick else RATE_RESOLUTION,
                     )
                 )
 
