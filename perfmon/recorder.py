@@ -232,8 +232,8 @@ class Recorder:
 
     def pending_totals(self) -> dict[str, int]:
         """What the next flush adds to the since-start totals (all slots not yet published)."""
-        self._absorb()
         with self._absorb_lock:
+            self._absorb_locked()
             return since_start_increments(self._pending)
 
     def _start_flusher(self) -> None:
@@ -265,8 +265,8 @@ class Recorder:
 
     def flush_metrics(self) -> None:
         """Write this worker's request observations to the Prometheus metrics now."""
-        self._absorb()
         with self._absorb_lock:
+            self._absorb_locked()
             batch, self._metrics = self._metrics, prometheus.RequestBatch()
         batch.apply()
 
