@@ -271,11 +271,12 @@ class Recorder:
         batch.apply()
 
     def flush(self, *, log_summary: bool = True) -> None:
-        self.flush_metrics()
+        # One add-up for both: the Prometheus batch and the counts cover the same requests.
         with self._absorb_lock:
             self._absorb_locked()
-            pending = self._pending
-            self._pending = {}
+            batch, self._metrics = self._metrics, prometheus.RequestBatch()
+            pending, self._pending = self._pending, {}
+        batch.apply()
         with self._lock:
             samples, self._samples = self._samples, []
         if pending:
